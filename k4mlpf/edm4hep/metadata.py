@@ -1,0 +1,214 @@
+"""What a podio file says about itself: categories, collections, types, schema versions.
+
+Three layouts are understood, all through uproot:
+
+* podio >= 1.3 (TTree and RNTuple): ``<category>___CollectionTypeInfo`` is a vector of
+  ``podio::root_utils::CollectionWriteInfo`` {collectionID, dataType, isSubset, schemaVersion,
+  name, storageType};
+* podio < 1.3 (TTree): ``<category>___idTable`` {m_collectionIDs, m_names} plus a tuple-typed
+  ``<category>___CollectionTypeInfo`` whose type-name string uproot cannot stream; the type is then
+  taken from the data branch's own C++ type (``vector<edm4hep::ClusterData>``);
+* EDMDefinitions (every layout): the datamodel's JSON definition, kept for writers and dumps.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+
+from .errors import EDM4hepError
+
+_VECTOR_OF = re.compile(r"^(?:std::)?vector<\s*(.*?)\s*>$")
+
+
+@dataclass(frozen=True)
+class CollectionInfo:
+    """One collection of one category, as podio describes it."""
+
+    name: str
+    collection_id: int
+    type: str  # e.g. "edm4hep::ClusterCollection", "podio::LinkCollection<A,B>"
+    is_subset: bool
+    schema_version: int
+
+    @property
+    def value_type(self) -> str:
+        return value_type_of(self.type)
+
+    @property
+    def data_type(self) -> str:
+        return data_type_of(self.type)
+
+    @property
+    def is_link(self) -> bool:
+        return self.type.startswith("podio::LinkCollection<") or (
+            self.type.endswith("Collection") and ("Link" in self.type or "Association" in self.type)
+            and self.type.startswith("edm4hep::") and _is_link_name(self.type)
+        )
+
+    @property
+    def is_user_data(self) -> bool:
+        return self.type.startswith("podio::UserDataCollection<")
+
+
+def _is_link_name(collection_type: str) -> bool:
+    base = collection_type.removeprefix("edm4hep::").removesuffix("Collection")
+    return base.endswith("Link") or (base.startswith("MCReco") and base.endswith("Association"))
+
+
+def value_type_of(collection_type: str) -> str:
+    """``edm4hep::XCollection`` -> ``edm4hep::X``; LinkCollection -> Link; UserData<T> -> T."""
+    if collection_type.startswith("podio::LinkCollection<"):
+        return "podio::Link<" + collection_type[len("podio::LinkCollection<"):]
+    if collection_type.startswith("podio::UserDataCollection<"):
+        return collection_type[len("podio::UserDataCollection<"):-1]
+    return collection_type.removesuffix("Collection")
+
+
+def data_type_of(collection_type: str) -> str:
+    """The POD struct podio stores for each object of the collection."""
+    if collection_type.startswith("podio::LinkCollection<"):
+        return "podio::LinkData"
+    if collection_type.startswith("podio::UserDataCollection<"):
+        return value_type_of(collection_type)
+    return value_type_of(collection_type) + "Data"
+
+
+_USER_DATA_TYPES = {"float", "double", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t",
+                    "uint16_t", "uint32_t", "uint64_t"}
+
+
+def collection_type_from_branch_type(typename: str) -> str | None:
+    """Recover the collection type from the data branch's C++ type (older podio files)."""
+    match = _VECTOR_OF.match(typename.strip())
+    if not match:
+        return None
+    element = match.group(1)
+    if element == "podio::LinkData":
+        return None  # podio >= 1.2 always writes CollectionWriteInfo, so this is never needed
+    if element.endswith("Data"):
+        return element[: -len("Data")] + "Collection"
+    if element in _USER_DATA_TYPES:
+        return f"podio::UserDataCollection<{element}>"
+    return None
+
+
+@dataclass
+class FileMetadata:
+    """Everything ``podio_metadata`` says, in one place."""
+
+    categories: list[str]
+    collections: dict[str, dict[str, CollectionInfo]]  # category -> name -> info
+    datamodels: dict[str, str]  # datamodel name -> JSON definition text
+    podio_version: tuple[int, int, int] | None
+    datamodel_versions: dict[str, tuple[int, int, int]]
+
+    def datamodel_definition(self, name: str = "edm4hep") -> dict:
+        text = self.datamodels.get(name)
+        return json.loads(text) if text else {}
+
+
+def _version(group) -> tuple[int, int, int] | None:
+    try:
+        value = group.array(library="np") if hasattr(group, "array") else group
+    except Exception:  # noqa: BLE001 - a version is decoration, never fatal
+        return None
+    return _as_version(value)
+
+
+def _as_version(value) -> tuple[int, int, int] | None:
+    try:
+        first = value[0]
+        if isinstance(first, dict) or hasattr(first, "keys"):
+            return int(first["major"]), int(first["minor"]), int(first["patch"])
+        return tuple(int(v) for v in first[:3])  # RNTuple: var * uint16
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> FileMetadata:
+    """Read ``podio_metadata`` (``meta``) of a file whose category objects are ``trees``."""
+    keys = set(meta.keys())
+    if is_rntuple:
+        row = meta.arrays(library="ak")[0].to_list()
+        fields = set(row)
+        categories = [str(c) for c in row["availableCategories"]] if "availableCategories" in fields \
+            else [k[: -len("___CollectionTypeInfo")] for k in fields if k.endswith("___CollectionTypeInfo")]
+        collections = {}
+        for category in categories:
+            infos = row[f"{category}___CollectionTypeInfo"] if f"{category}___CollectionTypeInfo" in fields else []
+            collections[category] = {
+                str(i["name"]): CollectionInfo(str(i["name"]), int(i["collectionID"]), str(i["dataType"]),
+                                               bool(i["isSubset"]), int(i["schemaVersion"]))
+                for i in infos
+            }
+        datamodels = {str(n): str(d) for n, d in row["EDMDefinitions"]} if "EDMDefinitions" in fields else {}
+        podio_version = _as_version([row["PodioBuildVersion"]]) if "PodioBuildVersion" in fields else None
+        dm_versions = {k[: -len("___Version")]: _as_version([row[k]]) for k in fields if k.endswith("___Version")}
+        return FileMetadata(categories, collections, datamodels, podio_version, dm_versions)
+
+    categories = []
+    for key in meta.keys(recursive=False):
+        for suffix in ("___CollectionTypeInfo", "___idTable"):
+            if key.endswith(suffix) and key[: -len(suffix)] not in categories:
+                categories.append(key[: -len(suffix)])
+    collections = {}
+    for category in categories:
+        info_key = f"{category}___CollectionTypeInfo"
+        if f"{info_key}/{info_key}.name" in keys:  # podio >= 1.3: CollectionWriteInfo
+            cols = {f: meta[f"{info_key}/{info_key}.{f}"].array(library="np")[0]
+                    for f in ("collectionID", "dataType", "isSubset", "schemaVersion", "name")}
+            collections[category] = {
+                str(n): CollectionInfo(str(n), int(i), str(t), bool(s), int(v))
+                for i, t, s, v, n in zip(cols["collectionID"], cols["dataType"], cols["isSubset"],
+                                         cols["schemaVersion"], cols["name"])
+            }
+            continue
+        id_key = f"{category}___idTable"
+        if f"{id_key}/m_names" not in keys:
+            collections[category] = {}
+            continue
+        names = [str(n) for n in meta[f"{id_key}/m_names"].array(library="np")[0]]
+        ids = [int(i) for i in meta[f"{id_key}/m_collectionIDs"].array(library="np")[0]]
+        by_id = {}
+        if f"{info_key}/{info_key}._0" in keys:
+            tuple_ids = meta[f"{info_key}/{info_key}._0"].array(library="np")[0]
+            subset = meta[f"{info_key}/{info_key}._2"].array(library="np")[0]
+            versions = meta[f"{info_key}/{info_key}._3"].array(library="np")[0]
+            by_id = {int(i): (bool(s), int(v)) for i, s, v in zip(tuple_ids, subset, versions)}
+        tree = trees.get(category)
+        infos = {}
+        name_of = dict(zip(ids, names))
+        # podio inserts collections in CollectionTypeInfo order (it decides podio's name order)
+        ordered = [i for i in by_id if i in name_of] + [i for i in ids if i not in by_id]
+        for cid in ordered:
+            name = name_of[cid]
+            is_subset, version = by_id.get(cid, (False, 0))
+            ctype = None
+            if tree is not None:
+                branch_name = f"{name}_objIdx" if is_subset else name
+                if branch_name in tree:
+                    ctype = collection_type_from_branch_type(tree[branch_name].typename)
+            if ctype is None:
+                raise EDM4hepError(f"cannot determine the type of collection {name!r} in category "
+                                   f"{category!r} (podio < 1.3 layout)", file_path=file_path)
+            infos[name] = CollectionInfo(name, cid, ctype, is_subset, version)
+        collections[category] = infos
+
+    datamodels = {}
+    if "EDMDefinitions/EDMDefinitions._0" in keys:
+        names = meta["EDMDefinitions/EDMDefinitions._0"].array(library="np")[0]
+        texts = meta["EDMDefinitions/EDMDefinitions._1"].array(library="np")[0]
+        datamodels = {str(n): str(t) for n, t in zip(names, texts)}
+    podio_version = _version(meta["PodioBuildVersion"]) if "PodioBuildVersion" in keys else None
+    dm_versions = {}
+    for key in meta.keys(recursive=False):
+        if key.endswith("___Version"):
+            dm_versions[key[: -len("___Version")]] = _version(meta[key])
+    # Trees that hold frames but no collections (e.g. 'metadata' of old files) are categories too.
+    for name in trees:
+        if name not in categories:
+            categories.append(name)
+            collections[name] = {}
+    return FileMetadata(categories, collections, datamodels, podio_version, dm_versions)
