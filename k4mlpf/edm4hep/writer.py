@@ -1,0 +1,438 @@
+"""Write EDM4hep files in podio's TTree layout (podio >= 1.3, EDM4hep 1.x) with CERN ROOT from PyPI.
+
+The result is laid out exactly as podio 1.7 writes it (``fixtures/cld_like_rec_podio107``): an
+``events`` tree with ``vector<edm4hep::XData>`` branches split per member, ``_C_<member>``
+satellite branches for vector members and relations (``vector<podio::ObjectID>``), ``podio::LinkData``
+links with ``_L_from``/``_L_to``, frame parameters in ``GP<Type>Keys``/``GP<Type>Values``; a
+``metadata`` tree; and ``podio_metadata`` with ``<category>___CollectionTypeInfo``
+(``podio::root_utils::CollectionWriteInfo``), ``PodioBuildVersion``, ``EDMDefinitions`` and
+``edm4hep___Version``. Collection IDs are MurmurHash3 of the names, as podio computes them.
+
+Columns are copied, never objects: each collection of a chunk of events becomes one numpy
+structured array (the aligned twin of the C++ struct), and each event's slice is ``memcpy``'d into
+the branch's ``std::vector``. The output is written under a temporary name and renamed only when
+the file is complete; on any error the temporary file is removed.
+
+>>> from k4mlpf.edm4hep.refs import collection_type                   # doctest: +SKIP
+>>> with EDM4hepWriter("out.edm4hep.root") as w:
+...     w.write_events({"PandoraClusters": clusters}, {"PandoraClusters": collection_type("Cluster")})
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping
+
+import awkward as ak
+import numpy as np
+
+from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
+from .errors import EDM4hepError, WriteError
+from .murmur import collection_id
+
+_REF_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
+_GP_KINDS = (("Int", "int", "int"), ("Float", "float", "float"), ("Double", "double", "double"),
+             ("String", "std::string", "std::string"))
+_ROOT_LOCK = threading.Lock()
+_DECLARED: set[str] = set()
+
+
+def _root():
+    """Import PyROOT quietly (the PyPI build warns that it is alpha on every import)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import ROOT  # noqa: N811
+
+    ROOT.gROOT.SetBatch(True)
+    return ROOT
+
+
+def _declare(registry: Registry):
+    """Declare the structs to ROOT once per process (and materialize their TClasses)."""
+    ROOT = _root()
+    with _ROOT_LOCK:
+        code = registry.cpp_declarations
+        if code not in _DECLARED:
+            if _DECLARED:
+                # Only one set of declarations can live in a process; new types must come in a
+                # separate namespace-free extension, which podio never needs in one job.
+                known = "\n".join(_DECLARED)
+                missing = [n for n in registry.cpp_type_names() if f"struct {n.rpartition('::')[2]} " not in known]
+                if missing:
+                    raise EDM4hepError(f"cannot declare new datamodel types {missing} after others in one process")
+            elif not ROOT.gInterpreter.Declare(code):
+                raise EDM4hepError("ROOT could not compile the EDM4hep data structs")
+            else:
+                _DECLARED.add(code)
+            for name in registry.cpp_type_names():
+                ROOT.TClass.GetClass(name)
+                ROOT.TClass.GetClass(f"vector<{name}>")
+    return ROOT
+
+
+class EDM4hepWriter:
+    """Write events (and one ``metadata`` frame) to a new podio TTree file, atomically."""
+
+    def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
+                 basket_size: int = 32000):
+        self.path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(self.path))
+        if not os.path.isdir(directory):
+            raise WriteError("output directory does not exist", file_path=self.path)
+        self.registry = registry or Registry()
+        self._ROOT = _declare(self.registry)
+        fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp",
+                                         dir=directory)
+        os.close(fd)
+        self._file = self._ROOT.TFile.Open(self._tmp, "RECREATE")
+        if not self._file or self._file.IsZombie():
+            self._discard()
+            raise WriteError("cannot create the output file", file_path=self.path)
+        self._basket = basket_size
+        self._events = None  # TTree, created on the first chunk (its first entry fixes the content)
+        self._branches: dict[str, tuple] = {}  # branch name -> (std::vector, C++ type)
+        self._collections: dict[str, DataLayout] = {}
+        self._gp: dict[str, object] = {}
+        self._metadata_params: dict | None = None
+        self._closed = False
+        self.num_events = 0
+
+    # -- context manager -----------------------------------------------------------------------
+    def __enter__(self) -> "EDM4hepWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- public --------------------------------------------------------------------------------
+    def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str],
+                     parameters: Iterable[Mapping[str, list]] | None = None) -> None:
+        """Append the events of ``collections`` (name -> ``N * var * record``) to the file.
+
+        ``types`` gives each collection's podio type (see :func:`refs.collection_type`);
+        ``parameters`` optionally gives each event's frame parameters, ``{name: [values]}`` (type
+        inferred: str, int, float -> double) or podio's typed form ``{name: {"float": [values]}}``.
+        """
+        try:
+            self._write_events(collections, types, parameters)
+        except Exception:
+            self.abort()
+            raise
+
+    def write_metadata(self, parameters: Mapping[str, list]) -> None:
+        """Frame parameters of the ``metadata`` frame (e.g. ``<coll>__CellIDEncoding``)."""
+        self._metadata_params = dict(parameters)
+
+    def close(self) -> None:
+        """Finish the file and move it to its final name."""
+        if self._closed:
+            return
+        try:
+            self._finish()
+            self._file.Close()
+            self._closed = True
+            os.replace(self._tmp, self.path)
+        except Exception as err:
+            self.abort()
+            raise WriteError(f"writing failed ({err}); no output was left behind", file_path=self.path) from err
+
+    def abort(self) -> None:
+        """Give up: close and delete the temporary file."""
+        if not self._closed:
+            self._closed = True
+            try:
+                self._file.Close()
+            except Exception:  # noqa: BLE001 - we are cleaning up
+                pass
+        self._discard()
+
+    # -- internals -----------------------------------------------------------------------------
+    def _discard(self) -> None:
+        if os.path.exists(self._tmp):
+            os.remove(self._tmp)
+
+    def _write_events(self, collections, types, parameters) -> None:
+        names = list(collections)
+        missing = [n for n in names if n not in types]
+        if missing:
+            raise WriteError(f"no collection type given for {missing}", file_path=self.path)
+        lengths = {n: len(collections[n]) for n in names}
+        if len(set(lengths.values())) > 1:
+            raise WriteError(f"collections cover different numbers of events: {lengths}", file_path=self.path)
+        n_events = next(iter(lengths.values()), 0)
+        params = list(parameters) if parameters is not None else [{}] * n_events
+        if len(params) != n_events:
+            raise WriteError(f"{len(params)} parameter sets for {n_events} events", file_path=self.path)
+        if self._events is None:
+            self._file.cd()
+            self._events = self._ROOT.TTree("events", "events")
+            for name in names:
+                self._collections[name] = self._layout(name, types[name])
+                self._book(name, self._collections[name])
+            self._book_gp(self._events, self._gp)
+        elif set(names) != set(self._collections):
+            raise WriteError(f"every chunk must hold the same collections: first chunk had "
+                             f"{sorted(self._collections)}, this one {sorted(names)}", file_path=self.path)
+        columns = [(branch, buffer, offsets)
+                   for name in names
+                   for branch, buffer, offsets in self._columns(name, self._collections[name], collections[name])]
+        assign = self._ROOT.k4mlpf_assign
+        fill = self._events.Fill
+        targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data, buf.dtype.itemsize,
+                    off) for b, buf, off in columns]
+        for event in range(n_events):
+            for vector, fn, _keep, base, size, offsets in targets:
+                lo, hi = offsets[event], offsets[event + 1]
+                fn(vector, base + int(lo) * size, int(hi - lo))
+            self._set_gp(self._gp, params[event])
+            if fill() < 0:
+                raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
+            self.num_events += 1
+
+    def _layout(self, name: str, collection_type: str) -> DataLayout:
+        try:
+            return self.registry.layout(collection_type)
+        except KeyError as err:
+            raise WriteError(f"collection {name!r}: {err.args[0]}", file_path=self.path) from None
+
+    def _book(self, name: str, layout: DataLayout) -> None:
+        self._add_branch(name, layout.data_type)
+        for member in layout.one_to_many:
+            self._add_branch(f"_{name}_{member.name}", "podio::ObjectID")
+        for member in layout.one_to_one:
+            self._add_branch(f"_{name}_{member.name}", "podio::ObjectID")
+        for member in layout.vector_members:
+            self._add_branch(f"_{name}_{member.name}", _cpp_element(member.type))
+
+    def _add_branch(self, branch: str, cpp_type: str) -> None:
+        vector = self._ROOT.std.vector[cpp_type]()
+        self._events.Branch(branch, vector, self._basket, 99)
+        self._branches[branch] = (vector, cpp_type)
+
+    def _columns(self, name: str, layout: DataLayout, array: ak.Array):
+        """Yield (branch, flat structured array, per-event offsets) for one collection."""
+        try:
+            array = ak.Array(array)
+            counts = np.asarray(ak.num(array, axis=1), dtype=np.int64)
+            flat = ak.flatten(array, axis=1)
+        except Exception as err:
+            raise WriteError(f"collection {name!r} must be an 'N * var * record' array ({err})",
+                             file_path=self.path) from err
+        offsets = _offsets(counts)
+        n = int(offsets[-1])
+        fields = set(flat.fields)
+        data = np.zeros(n, layout.dtype)
+        for key, value in layout.defaults.items():
+            data[key] = value
+        for member in layout.members:
+            if member.name in fields:
+                _fill(data[member.name], flat[member.name], f"{name}.{member.name}", self.path)
+        satellites = []
+        for member in layout.vector_members + layout.one_to_many:
+            is_relation = member in layout.one_to_many
+            element = _REF_DTYPE if is_relation else _element_dtype(self.registry, member.type)
+            if member.name in fields:
+                lists = flat[member.name]
+                per_object = np.asarray(ak.num(lists, axis=1), dtype=np.int64) if n else np.zeros(0, np.int64)
+                values = np.zeros(int(per_object.sum()), element)
+                _fill(values, ak.flatten(lists, axis=1) if n else lists, f"{name}.{member.name}", self.path)
+            else:
+                per_object = np.zeros(n, np.int64)
+                values = np.zeros(0, element)
+            # begin/end are positions within each event's vector
+            global_offsets = _offsets(per_object)
+            first_of_event = global_offsets[offsets[:-1]]
+            begin = global_offsets[:-1] - np.repeat(first_of_event, counts)
+            data[f"{member.name}_begin"] = begin
+            data[f"{member.name}_end"] = begin + per_object
+            satellites.append((f"_{name}_{member.name}", values, global_offsets[offsets]))
+        for member in layout.one_to_one:
+            refs = np.zeros(n, _REF_DTYPE)
+            refs["index"] = -2
+            if member.name in fields:
+                _fill(refs, flat[member.name], f"{name}.{member.name}", self.path)
+            satellites.append((f"_{name}_{member.name}", refs, offsets))
+        yield name, data, offsets
+        # podio's branch order: one-to-many, one-to-one, vector members
+        order = {m.name: i for i, m in enumerate(layout.one_to_many + layout.one_to_one + layout.vector_members)}
+        yield from sorted(satellites, key=lambda s: order[s[0][len(name) + 2:]])
+
+    def _book_gp(self, tree, store: dict) -> None:
+        ROOT = self._ROOT
+        for short, cpp, _ in _GP_KINDS:
+            keys = ROOT.std.vector["std::string"]()
+            values = ROOT.std.vector[f"std::vector<{cpp}>"]()
+            tree.Branch(f"GP{short}Keys", keys, self._basket, 99)
+            tree.Branch(f"GP{short}Values", values, self._basket, 99)
+            store[short] = (keys, values, cpp)
+
+    def _set_gp(self, store: dict, params: Mapping[str, list]) -> None:
+        ROOT = self._ROOT
+        grouped = {short: [] for short, _, _ in _GP_KINDS}
+        by_typename = {typename: short for short, typename, _ in _GP_KINDS}
+        for key in sorted(params):
+            values = params[key]
+            if isinstance(values, Mapping):  # podio's typed form {"float": [1.0]}
+                for typename, typed_values in values.items():
+                    if typename not in by_typename:
+                        raise WriteError(f"frame parameter {key!r}: unknown type {typename!r}",
+                                         file_path=self.path)
+                    grouped[by_typename[typename]].append((key, list(typed_values)))
+                continue
+            values = list(values) if isinstance(values, (list, tuple, np.ndarray)) else [values]
+            grouped[_gp_kind(key, values)].append((key, values))
+        for short, (keys, vectors, cpp) in store.items():
+            keys.clear()
+            vectors.clear()
+            for key, values in grouped[short]:
+                keys.push_back(key)
+                vec = ROOT.std.vector[cpp]()
+                for v in values:
+                    vec.push_back(v if cpp == "std::string" else (int(v) if cpp == "int" else float(v)))
+                vectors.push_back(vec)
+
+    def _finish(self) -> None:
+        ROOT = self._ROOT
+        self._file.cd()
+        if self._events is None:  # a file without events still gets its trees
+            self._events = ROOT.TTree("events", "events")
+            self._book_gp(self._events, self._gp)
+        self._events.Write()
+        meta_tree = ROOT.TTree("metadata", "metadata")
+        meta_gp: dict = {}
+        self._book_gp(meta_tree, meta_gp)
+        self._set_gp(meta_gp, self._metadata_params or {})
+        meta_tree.Fill()
+        meta_tree.Write()
+        self._write_podio_metadata()
+
+    def _write_podio_metadata(self) -> None:
+        ROOT = self._ROOT
+        tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
+        keep = []
+        for category, collections in (("metadata", {}), ("events", self._collections)):
+            infos = ROOT.std.vector["podio::root_utils::CollectionWriteInfo"]()
+            for name, layout in collections.items():
+                info = ROOT.podio.root_utils.CollectionWriteInfo()
+                info.collectionID = collection_id(name)
+                info.dataType = layout.collection_type
+                info.isSubset = False
+                info.schemaVersion = layout.schema_version
+                info.name = name
+                info.storageType = f"std::vector<{layout.data_type}>"
+                infos.push_back(info)
+            tree.Branch(f"{category}___CollectionTypeInfo", infos, self._basket, 99)
+            keep.append(infos)
+        version = ROOT.podio.version.Version()
+        version.major, version.minor, version.patch = PODIO_VERSION
+        tree.Branch("PodioBuildVersion", version)
+        definitions = ROOT.std.vector["std::tuple<std::string,std::string>"]()
+        definitions.push_back(ROOT.std.make_tuple["std::string", "std::string"](
+            "edm4hep", self.registry.definition_json()))
+        tree.Branch("EDMDefinitions", definitions, self._basket, 99)
+        edm_version = ROOT.podio.version.Version()
+        edm_version.major, edm_version.minor, edm_version.patch = EDM4HEP_VERSION
+        tree.Branch("edm4hep___Version", edm_version)
+        keep += [version, definitions, edm_version]
+        tree.Fill()
+        tree.Write()
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    offsets = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
+
+
+def _cpp_element(cpp_type: str) -> str:
+    return {"std::int32_t": "int", "std::uint32_t": "unsigned int", "std::int64_t": "long",
+            "std::uint64_t": "unsigned long", "std::int16_t": "short"}.get(cpp_type, cpp_type)
+
+
+def _element_dtype(registry: Registry, cpp_type: str) -> np.dtype:
+    kind = registry.numpy_type(cpp_type)
+    return kind if isinstance(kind, np.dtype) else np.dtype([("v", kind)])
+
+
+def _fill(target: np.ndarray, source: ak.Array, what: str, path: str) -> None:
+    """Copy an awkward column (possibly a nested record) into a numpy (structured) column."""
+    if target.dtype.names:
+        if not source.fields:
+            raise WriteError(f"{what}: expected a record with fields {target.dtype.names}", file_path=path)
+        for name in target.dtype.names:
+            if name in source.fields:
+                _fill(target[name], source[name], f"{what}.{name}", path)
+        return
+    try:
+        values = ak.to_numpy(source, allow_missing=False) if source.ndim == 1 or _is_regular(source) \
+            else np.asarray(ak.to_numpy(ak.to_regular(source, axis=1)))
+    except Exception as err:
+        raise WriteError(f"{what}: cannot convert to {target.dtype} ({err})", file_path=path) from err
+    if values.shape != target.shape:
+        raise WriteError(f"{what}: shape {values.shape} does not fit {target.shape}", file_path=path)
+    target[...] = values
+
+
+def _is_regular(array: ak.Array) -> bool:
+    return "var" not in str(array.type.content)
+
+
+def _gp_kind(key: str, values: list) -> str:
+    if all(isinstance(v, str) for v in values):
+        return "String"
+    if all(isinstance(v, (bool, int, np.integer)) for v in values):
+        return "Int"
+    if all(isinstance(v, (float, int, np.floating, np.integer)) for v in values):
+        return "Float" if all(isinstance(v, np.float32) for v in values) else "Double"
+    raise WriteError(f"frame parameter {key!r}: values must be all str, all int or all float, not {values!r}")
+
+
+def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.PathLike,
+                        produce: Callable[[dict[str, ak.Array]], tuple[dict, dict]] | None = None, *,
+                        inputs: list[str] | None = None, step_size: int = 500,
+                        progress: Callable[[int], None] | None = None) -> int:
+    """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
+
+    ``produce`` receives the chunk's collections named by ``inputs`` (read with today's member
+    names) and returns ``(collections, types)`` of the new collections. Frame parameters and the
+    ``metadata`` frame are copied. Returns the number of events written.
+    """
+    from .reader import EDM4hepFile
+
+    with EDM4hepFile(input_path) as source:
+        infos = source.collections("events")
+        old = [n for n, i in infos.items() if i.schema_version < 6 and not i.is_link]
+        if old:
+            raise EDM4hepError(f"cannot copy collections of EDM4hep schema < 6 ({old}): convert the file to "
+                               "EDM4hep 1.x first", file_path=source.path)
+        registry = Registry().with_definition(source.metadata.datamodel_definition("edm4hep"))
+        types = {n: i.type for n, i in infos.items() if not i.is_subset}
+        with EDM4hepWriter(output_path, registry=registry) as writer:
+            writer.write_metadata(source.parameters("metadata")[0] if "metadata" in source.categories
+                                  and source.num_entries("metadata") else {})
+            start = 0
+            for chunk in source.iterate(list(types), step_size=step_size, schema="file"):
+                stop = start + len(next(iter(chunk.values()))) if chunk else start
+                collections, all_types = dict(chunk), dict(types)
+                if produce is not None:
+                    view = {n: chunk[n] for n in (inputs or [])}
+                    new, new_types = produce(view)
+                    clash = set(new) & set(collections)
+                    if clash:
+                        raise WriteError(f"new collections {sorted(clash)} already exist in the input",
+                                         file_path=os.fspath(output_path))
+                    collections.update(new)
+                    all_types.update(new_types)
+                params = source.parameters("events", entry_start=start, entry_stop=stop)
+                writer.write_events(collections, all_types, params)
+                if progress is not None:
+                    progress(stop - start)
+                start = stop
+            return writer.num_events
