@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
 
 import numpy as np
 
@@ -142,6 +141,7 @@ class DataLayout:
     one_to_one: list[Member] = field(default_factory=list)
     schema_version: int = SCHEMA_VERSION
     defaults: dict = field(default_factory=dict)  # member name -> default value
+    user_data: bool = False  # podio::UserDataCollection<T>: a plain vector<T>
 
 
 class Registry:
@@ -181,6 +181,10 @@ class Registry:
                               [Member("float", "weight")],
                               one_to_one=[Member("", "from"), Member("", "to")],
                               schema_version=LINK_SCHEMA_VERSION, defaults={"weight": 1.0})
+        if collection_type.startswith("podio::UserDataCollection<"):
+            element = collection_type[len("podio::UserDataCollection<"):-1]
+            return DataLayout(collection_type, element, np.dtype(_SCALARS[element]), [],
+                              schema_version=1, user_data=True)
         value_type = collection_type.removesuffix("Collection")
         spec = self.definition["datatypes"].get(value_type)
         if spec is None:
@@ -198,33 +202,35 @@ class Registry:
                           schema_version=int(self.definition.get("schema_version", SCHEMA_VERSION)),
                           defaults=defaults)
 
-    @cached_property
-    def cpp_declarations(self) -> str:
-        """C++ for every component and ``...Data`` struct, plus the podio helper types."""
-        lines = ["#include <array>", "#include <cstdint>", "#include <cstring>", "#include <string>",
-                 "#include <tuple>", "#include <vector>",
-                 "namespace podio {",
-                 "struct ObjectID { int index{-2}; std::uint32_t collectionID{0}; };",
-                 "struct LinkData { float weight{1.f}; };",
-                 "namespace version { struct Version { std::uint16_t major{0}; std::uint16_t minor{0}; "
-                 "std::uint16_t patch{0}; }; }",
-                 "namespace root_utils { struct CollectionWriteInfo { std::uint32_t collectionID{0}; "
-                 "std::string dataType{}; bool isSubset{false}; unsigned int schemaVersion{0}; "
-                 "std::string name{}; std::string storageType{}; }; }",
-                 "}"]
+    PRELUDE = "\n".join([
+        "#include <array>", "#include <cstdint>", "#include <cstring>", "#include <string>",
+        "#include <tuple>", "#include <vector>",
+        "namespace podio {",
+        "struct ObjectID { int index{-2}; std::uint32_t collectionID{0}; };",
+        "struct LinkData { float weight{1.f}; };",
+        "namespace version { struct Version { std::uint16_t major{0}; std::uint16_t minor{0}; "
+        "std::uint16_t patch{0}; }; }",
+        "namespace root_utils { struct CollectionWriteInfo { std::uint32_t collectionID{0}; "
+        "std::string dataType{}; bool isSubset{false}; unsigned int schemaVersion{0}; "
+        "std::string name{}; std::string storageType{}; }; }",
+        "}",
+        "template <class T> void k4mlpf_assign(std::vector<T>& v, std::uintptr_t buffer, std::size_t n) "
+        "{ v.resize(n); if (n) std::memcpy((void*)v.data(), (const void*)buffer, n * sizeof(T)); }",
+    ])
+
+    def cpp_structs(self) -> list[tuple[str, str]]:
+        """(class name, C++ declaration) of every component and ``...Data`` struct, dependencies first."""
+        out = []
         for name in _dependency_order(self.definition["components"]):
             members = [parse_member(m) for m in self.definition["components"][name]["Members"]]
-            lines.append(_struct(name, [(m.type, m.name, m.default) for m in members]))
+            out.append((name, _struct(name, [(m.type, m.name, m.default) for m in members])))
         for name, spec in self.definition["datatypes"].items():
             members = [parse_member(m) for m in spec.get("Members", [])]
             entries = [(m.type, m.name, m.default) for m in members]
             for m in [parse_member(m) for m in spec.get("VectorMembers", []) + spec.get("OneToManyRelations", [])]:
                 entries += [("unsigned int", f"{m.name}_begin", None), ("unsigned int", f"{m.name}_end", None)]
-            lines.append(_struct(name + "Data", entries))
-        lines.append("template <class T> void k4mlpf_assign(std::vector<T>& v, std::uintptr_t buffer, "
-                     "std::size_t n) { v.resize(n); if (n) std::memcpy((void*)v.data(), "
-                     "(const void*)buffer, n * sizeof(T)); }")
-        return "\n".join(lines)
+            out.append((name + "Data", _struct(name + "Data", entries)))
+        return out
 
     def cpp_type_names(self) -> list[str]:
         """Every declared class, components first (ROOT needs their TClass before the containers)."""

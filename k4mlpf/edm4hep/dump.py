@@ -101,13 +101,18 @@ def file_to_json(f: EDM4hepFile, events: str | Sequence[int] | None = "all",
     return out
 
 
+def _datamodel_label(f: EDM4hepFile, name: str) -> str:
+    version = f.metadata.datamodel_versions.get(name)
+    schema = f.metadata.datamodel_definition(name).get("schema_version", "?")
+    return f"{name} {'.'.join(map(str, version)) if version else '(version not stored)'} (schema {schema})"
+
+
 def summary(f: EDM4hepFile, events: str | Sequence[int] | None = None) -> str:
     """A podio-dump-like text overview: file facts, then collections with per-event sizes."""
     lines = [f"input file: {f.path}",
              f"  format: {'RNTuple' if f.is_rntuple else 'TTree'}; podio "
              f"{'.'.join(map(str, f.metadata.podio_version or ())) or '?'}; datamodels: "
-             + ", ".join(f"{k} {'.'.join(map(str, v or ())) or '?'}"
-                         for k, v in (f.metadata.datamodel_versions or {k: None for k in f.metadata.datamodels}).items()),
+             + ", ".join(_datamodel_label(f, name) for name in f.metadata.datamodels),
              "  categories: " + ", ".join(f"{c} ({f.num_entries(c)} entries)" for c in f.categories)]
     n = f.num_entries("events") if "events" in f.categories else 0
     indices = _parse_events(events, n) if events is not None else list(range(min(n, 1)))

@@ -111,10 +111,9 @@ class FileMetadata:
 
 def _version(group) -> tuple[int, int, int] | None:
     try:
-        value = group.array(library="np") if hasattr(group, "array") else group
+        return tuple(int(group[part].array(library="np")[0]) for part in ("major", "minor", "patch"))
     except Exception:  # noqa: BLE001 - a version is decoration, never fatal
         return None
-    return _as_version(value)
 
 
 def _as_version(value) -> tuple[int, int, int] | None:

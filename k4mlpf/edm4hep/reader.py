@@ -65,10 +65,11 @@ class EDM4hepFile:
             raise EDM4hepError("no such file", file_path=self.path)
         if os.path.isdir(self.path):
             raise EDM4hepError("is a directory, not a file", file_path=self.path)
+        _check_root_header(self.path)
         try:
             self._file = uproot.open(self.path)
         except Exception as err:  # uproot raises many kinds for non-ROOT or damaged files
-            raise NotPodioFileError(f"not a readable ROOT file ({type(err).__name__}: {err})",
+            raise NotPodioFileError(f"not a readable ROOT file ({_one_line(err)})",
                                     file_path=self.path) from err
         try:
             classes = self._file.classnames(recursive=False)
@@ -89,7 +90,7 @@ class EDM4hepFile:
         except EDM4hepError:
             raise
         except Exception as err:
-            raise NotPodioFileError(f"damaged podio metadata ({type(err).__name__}: {err})",
+            raise NotPodioFileError(f"damaged podio metadata ({_one_line(err)})",
                                     file_path=self.path) from err
         self._id_to_name = {info.collection_id: info.name for infos in self.metadata.collections.values()
                             for info in infos.values()}
@@ -166,8 +167,8 @@ class EDM4hepFile:
         try:
             raw = self._read(tree, wanted, start, stop)
         except Exception as err:
-            raise EDM4hepError(f"cannot read {names} in entries [{start}, {stop}) "
-                               f"({type(err).__name__}: {err})", file_path=self.path) from err
+            raise EDM4hepError(f"cannot read {names} in entries [{start}, {stop}) ({_one_line(err)}); "
+                               "the file may be truncated or damaged", file_path=self.path) from err
         out = {}
         for name in names:
             out[name] = self._assemble(infos[name], plan[name], raw, schema)
@@ -289,6 +290,25 @@ class EDM4hepFile:
         content = ak.contents.RecordArray([_as_layout(v) for v in fields.values()], list(fields),
                                           length=len(record))
         return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(obj_offsets), content))
+
+
+def _one_line(err: Exception) -> str:
+    return f"{type(err).__name__}: " + " ".join(str(err).split())
+
+
+def _check_root_header(path: str) -> None:
+    """Cheap checks before uproot: ROOT's magic bytes and the file length its header promises."""
+    with open(path, "rb") as stream:
+        head = stream.read(64)
+        size = stream.seek(0, os.SEEK_END)
+    if head[:4] != b"root":
+        raise NotPodioFileError("not a ROOT file (it does not start with ROOT's 'root' magic bytes)",
+                                file_path=path)
+    version = int.from_bytes(head[4:8], "big")
+    end = int.from_bytes(head[12:20], "big") if version >= 1000000 else int.from_bytes(head[12:16], "big")
+    if end > size:
+        raise NotPodioFileError(f"truncated ROOT file: its header says {end} bytes, the file has {size}",
+                                file_path=path)
 
 
 class _CollectionBranches:

@@ -36,7 +36,7 @@ _REF_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
 _GP_KINDS = (("Int", "int", "int"), ("Float", "float", "float"), ("Double", "double", "double"),
              ("String", "std::string", "std::string"))
 _ROOT_LOCK = threading.Lock()
-_DECLARED: set[str] = set()
+_DECLARED: set[str] = set()  # struct names already known to ROOT
 
 
 def _root():
@@ -52,25 +52,22 @@ def _root():
 
 
 def _declare(registry: Registry):
-    """Declare the structs to ROOT once per process (and materialize their TClasses)."""
+    """Declare podio's helper types and the registry's structs to ROOT, each once per process."""
     ROOT = _root()
     with _ROOT_LOCK:
-        code = registry.cpp_declarations
-        if code not in _DECLARED:
-            if _DECLARED:
-                # Only one set of declarations can live in a process; new types must come in a
-                # separate namespace-free extension, which podio never needs in one job.
-                known = "\n".join(_DECLARED)
-                missing = [n for n in registry.cpp_type_names() if f"struct {n.rpartition('::')[2]} " not in known]
-                if missing:
-                    raise EDM4hepError(f"cannot declare new datamodel types {missing} after others in one process")
-            elif not ROOT.gInterpreter.Declare(code):
-                raise EDM4hepError("ROOT could not compile the EDM4hep data structs")
-            else:
-                _DECLARED.add(code)
-            for name in registry.cpp_type_names():
-                ROOT.TClass.GetClass(name)
-                ROOT.TClass.GetClass(f"vector<{name}>")
+        if not _DECLARED:
+            if not ROOT.gInterpreter.Declare(Registry.PRELUDE):
+                raise EDM4hepError("ROOT could not compile podio's helper types")
+            _DECLARED.add("podio")
+        for name, code in registry.cpp_structs():
+            if name in _DECLARED:
+                continue
+            if not ROOT.gInterpreter.Declare(code):
+                raise EDM4hepError(f"ROOT could not compile the struct {name}")
+            _DECLARED.add(name)
+        for name in registry.cpp_type_names():
+            ROOT.TClass.GetClass(name)  # components need their TClass before any container of them
+            ROOT.TClass.GetClass(f"vector<{name}>")
     return ROOT
 
 
@@ -227,7 +224,17 @@ class EDM4hepWriter:
                              file_path=self.path) from err
         offsets = _offsets(counts)
         n = int(offsets[-1])
+        if layout.user_data:
+            data = np.zeros(n, layout.dtype)
+            _fill(data, flat, name, self.path)
+            yield name, data, offsets
+            return
         fields = set(flat.fields)
+        known = {m.name for m in layout.members + layout.vector_members + layout.one_to_many + layout.one_to_one}
+        unknown = sorted(fields - known)
+        if unknown:
+            raise WriteError(f"collection {name!r} ({layout.collection_type}) has no member(s) {unknown}; "
+                             f"members are {sorted(known)}", file_path=self.path)
         data = np.zeros(n, layout.dtype)
         for key, value in layout.defaults.items():
             data[key] = value
@@ -305,19 +312,21 @@ class EDM4hepWriter:
             self._events = ROOT.TTree("events", "events")
             self._book_gp(self._events, self._gp)
         self._events.Write()
-        meta_tree = ROOT.TTree("metadata", "metadata")
-        meta_gp: dict = {}
-        self._book_gp(meta_tree, meta_gp)
-        self._set_gp(meta_gp, self._metadata_params or {})
-        meta_tree.Fill()
-        meta_tree.Write()
+        if self._metadata_params is not None:  # podio writes only the categories a job filled
+            meta_tree = ROOT.TTree("metadata", "metadata")
+            meta_gp: dict = {}
+            self._book_gp(meta_tree, meta_gp)
+            self._set_gp(meta_gp, self._metadata_params)
+            meta_tree.Fill()
+            meta_tree.Write()
         self._write_podio_metadata()
 
     def _write_podio_metadata(self) -> None:
         ROOT = self._ROOT
         tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
         keep = []
-        for category, collections in (("metadata", {}), ("events", self._collections)):
+        categories = ([("metadata", {})] if self._metadata_params is not None else []) + [("events", self._collections)]
+        for category, collections in categories:
             infos = ROOT.std.vector["podio::root_utils::CollectionWriteInfo"]()
             for name, layout in collections.items():
                 info = ROOT.podio.root_utils.CollectionWriteInfo()
@@ -408,15 +417,15 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
 
     with EDM4hepFile(input_path) as source:
         infos = source.collections("events")
-        old = [n for n, i in infos.items() if i.schema_version < 6 and not i.is_link]
+        old = [n for n, i in infos.items() if i.schema_version < 6 and not (i.is_link or i.is_user_data)]
         if old:
             raise EDM4hepError(f"cannot copy collections of EDM4hep schema < 6 ({old}): convert the file to "
                                "EDM4hep 1.x first", file_path=source.path)
         registry = Registry().with_definition(source.metadata.datamodel_definition("edm4hep"))
         types = {n: i.type for n, i in infos.items() if not i.is_subset}
         with EDM4hepWriter(output_path, registry=registry) as writer:
-            writer.write_metadata(source.parameters("metadata")[0] if "metadata" in source.categories
-                                  and source.num_entries("metadata") else {})
+            if "metadata" in source.categories and source.num_entries("metadata"):
+                writer.write_metadata(source.parameters("metadata")[0])
             start = 0
             for chunk in source.iterate(list(types), step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start

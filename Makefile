@@ -1,0 +1,31 @@
+# The README's two commands: `make setup` (fresh machine -> .venv with everything) and `make test`.
+# `make run` runs the main job on built-in defaults. Every target is idempotent.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.k4mlpf-installed
+
+.PHONY: setup test run bench clean-venv
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile scripts/setup_root_links.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# the CPU wheel on disk; an unpinned torch would pull a multi-GB CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	bash scripts/setup_root_links.sh $(VENV)
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider
+
+run: setup
+	$(PY) -m k4mlpf.pipeline
+
+bench: setup
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

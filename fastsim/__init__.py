@@ -1,0 +1,1 @@
+"""Parametric fast simulation of CLD / CLICdet writing EDM4hep REC files (see DESIGN.md)."""
