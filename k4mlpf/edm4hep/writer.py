@@ -249,7 +249,7 @@ class EDM4hepWriter:
                 lists = flat[member.name]
                 per_object = np.asarray(ak.num(lists, axis=1), dtype=np.int64) if n else np.zeros(0, np.int64)
                 values = np.zeros(int(per_object.sum()), element)
-                _fill(values, ak.flatten(lists, axis=1) if n else lists, f"{name}.{member.name}", self.path)
+                _fill(values, ak.flatten(lists, axis=1), f"{name}.{member.name}", self.path)
             else:
                 per_object = np.zeros(n, np.int64)
                 values = np.zeros(0, element)
