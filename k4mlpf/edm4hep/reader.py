@@ -81,10 +81,13 @@ class EDM4hepFile:
             raise NotPodioFileError("ROOT file without podio_metadata: not written by podio "
                                     f"(objects in file: {sorted({k.split(';')[0] for k in classes})})",
                                     file_path=self.path)
-        self.is_rntuple = "RNTuple" in classes.get("podio_metadata;1", "")
+        meta_class = next((c for k, c in classes.items() if k.split(";")[0] == "podio_metadata"), "")
+        self.is_rntuple = "RNTuple" in meta_class
         try:
-            self._trees = {k.split(";")[0]: self._file[k] for k, c in classes.items()
-                           if c in ("TTree", "ROOT::RNTuple") and not k.startswith("podio_metadata")}
+            # one entry per name: uproot resolves a bare name to its highest (newest) cycle
+            names = dict.fromkeys(k.split(";")[0] for k, c in classes.items()
+                                  if c in ("TTree", "ROOT::RNTuple") and not k.startswith("podio_metadata"))
+            self._trees = {name: self._file[name] for name in names}
             self.metadata: FileMetadata = read_metadata(self._file["podio_metadata"], self._trees,
                                                         self.path, is_rntuple=self.is_rntuple)
         except EDM4hepError:

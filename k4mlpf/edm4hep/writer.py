@@ -75,7 +75,7 @@ class EDM4hepWriter:
     """Write events (and one ``metadata`` frame) to a new podio TTree file, atomically."""
 
     def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
-                 basket_size: int = 32000):
+                 basket_size: int = 256000, compression: int = 505):
         self.path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
@@ -85,7 +85,9 @@ class EDM4hepWriter:
         fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp",
                                          dir=directory)
         os.close(fd)
-        self._file = self._ROOT.TFile.Open(self._tmp, "RECREATE")
+        # ROOT's algorithm*100 + level. 505 (ZSTD 5, ROOT's RNTuple default) reads ~1.5x faster with
+        # uproot than podio's default 101 (zlib 1) and every ROOT/podio reads it transparently.
+        self._file = self._ROOT.TFile.Open(self._tmp, "RECREATE", "", compression)
         if not self._file or self._file.IsZombie():
             self._discard()
             raise WriteError("cannot create the output file", file_path=self.path)
@@ -311,14 +313,14 @@ class EDM4hepWriter:
         if self._events is None:  # a file without events still gets its trees
             self._events = ROOT.TTree("events", "events")
             self._book_gp(self._events, self._gp)
-        self._events.Write()
+        self._events.Write("", ROOT.TObject.kOverwrite)  # no stale auto-saved cycles
         if self._metadata_params is not None:  # podio writes only the categories a job filled
             meta_tree = ROOT.TTree("metadata", "metadata")
             meta_gp: dict = {}
             self._book_gp(meta_tree, meta_gp)
             self._set_gp(meta_gp, self._metadata_params)
             meta_tree.Fill()
-            meta_tree.Write()
+            meta_tree.Write("", ROOT.TObject.kOverwrite)
         self._write_podio_metadata()
 
     def _write_podio_metadata(self) -> None:
@@ -351,7 +353,7 @@ class EDM4hepWriter:
         tree.Branch("edm4hep___Version", edm_version)
         keep += [version, definitions, edm_version]
         tree.Fill()
-        tree.Write()
+        tree.Write("", ROOT.TObject.kOverwrite)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
