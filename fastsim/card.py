@@ -127,6 +127,9 @@ def _check_consistency(card: SimpleNamespace, path: Path) -> None:
         sizes = {k: len(v) for k, v in lists.items()}
         if len(set(sizes.values())) != 1:
             raise CardError(f"{path}: tracker.{section}: lists differ in length {sizes}")
+    t = card.tracker
+    if t.barrel_layers.radius_mm.max() > t.outer_radius_mm or t.endcap_disks.z_mm.max() > t.half_length_mm:
+        raise CardError(f"{path}: tracker layers lie outside tracker.outer_radius_mm / half_length_mm")
     e, h = card.ecal, card.hcal
     if e.barrel_inner_radius_mm + e.depth_mm > h.barrel_inner_radius_mm:
         raise CardError(f"{path}: ecal (barrel_inner_radius_mm + depth_mm) overlaps the HCAL barrel")

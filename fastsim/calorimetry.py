@@ -1,0 +1,228 @@
+"""Calorimetry: from final-state particles to calorimeter hits, truth links and energy bookkeeping.
+
+Each final-state particle is followed (helix or straight line) to the ECAL front face; its
+showers (``showers.py``) are placed behind the entry point and their true deposits summed into
+cells (``cells.py``). Visible hit energies get sampling fluctuations: a spot of true energy e
+becomes e * g, g ~ Gamma(k = e / a^2) of mean 1, so a shower of energy E fluctuates by a / sqrt(E)
+whatever its number of spots (a = ECAL or HCAL stochastic term), times (1 + c N(0, 1)) per particle.
+Hits below threshold are dropped; random noise hits are added.
+
+Energy bookkeeping (true energies, GeV), exact per particle:
+    generated E = deposited (in ECAL/HCAL/MUON cells) + leaked (out of the back / escaping muons)
+                + invisible (neutrinos, nucleon rest mass, a stopped muon's mass)
+                + lost (never reaches the calorimeter: beam pipe, loopers; or the ECAL-HCAL gap)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import cells, showers
+from .helix import calo_entry, trajectories
+from .showers import PathMaterial, Spots
+from .truth import NEUTRINOS, TruthBatch
+
+NUCLEON_MASS = 0.93827
+C_MM_PER_NS = 299.792458
+
+
+@dataclass
+class CaloHits:
+    """Hits of a chunk, sorted by (event, collection code, cellID)."""
+    event: np.ndarray
+    coll: np.ndarray
+    cellid: np.ndarray
+    energy: np.ndarray
+    energy_error: np.ndarray
+    time: np.ndarray
+    position: np.ndarray
+    type: np.ndarray
+    link_hit: np.ndarray        # CalohitMCTruthLink: hit index (into these arrays)
+    link_particle: np.ndarray   # global MCParticle index
+    link_energy: np.ndarray     # true energy the particle deposited in the hit
+
+
+@dataclass
+class EnergyBook:
+    generated: np.ndarray
+    deposited: np.ndarray
+    leaked: np.ndarray
+    invisible: np.ndarray
+    lost: np.ndarray
+
+
+def _axes(d):
+    """Two unit vectors orthogonal to each direction ``d``."""
+    ref = np.where(np.abs(d[:, 2:3]) < 0.9, np.array([[0, 0, 1.0]]), np.array([[1.0, 0, 0]]))
+    e1 = np.cross(d, ref)
+    e1 /= np.linalg.norm(e1, axis=1, keepdims=True)
+    return e1, np.cross(d, e1)
+
+
+def _classify(spots, pos, region, mat, card):
+    """Collection code of each spot; -1 gap (lost), -2 behind the HCAL (leaked)."""
+    h = card.hcal
+    k = spots.particle
+    s1, s2, s3 = mat.s1[k], mat.s2[k], mat.s3[k]
+    az = np.abs(pos[:, 2])
+    hcal = np.where(az >= h.endcap_inner_z_mm, cells.HCAL_ENDCAP,
+                    np.where((az > h.barrel_half_length_mm) | (region[k] == 2),
+                             cells.HCAL_OTHER, cells.HCAL_BARREL))
+    ecal = np.where(region[k] == 1, cells.ECAL_BARREL, cells.ECAL_ENDCAP)
+    return np.where(spots.s < s1, ecal, np.where(spots.s < s2, -1, np.where(spots.s < s3, hcal, -2)))
+
+
+def _muon_chamber_points(pos, d, mu):
+    """Crossings of straight lines (start ``pos``, direction ``d``) with the muon layers."""
+    pts, owner = [], []
+    for r in mu.barrel_layer_radius_mm:
+        a = d[:, 0] ** 2 + d[:, 1] ** 2
+        b = 2 * (pos[:, 0] * d[:, 0] + pos[:, 1] * d[:, 1])
+        c = pos[:, 0] ** 2 + pos[:, 1] ** 2 - r**2
+        s = (-b + np.sqrt(np.maximum(b**2 - 4 * a * c, 0))) / (2 * np.maximum(a, 1e-12))
+        p = pos + s[:, None] * d
+        ok = np.abs(p[:, 2]) <= mu.barrel_half_length_mm
+        pts.append(p[ok]), owner.append(np.flatnonzero(ok))
+    r_max = max(mu.barrel_layer_radius_mm)
+    for z in mu.endcap_layer_z_mm:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = (np.sign(d[:, 2]) * z - pos[:, 2]) / d[:, 2]
+        p = pos + np.nan_to_num(s)[:, None] * d
+        ok = (s > 0) & (np.hypot(p[:, 0], p[:, 1]) < r_max) & (np.abs(p[:, 2]) > mu.barrel_half_length_mm)
+        pts.append(p[ok]), owner.append(np.flatnonzero(ok))
+    return np.concatenate(pts), np.concatenate(owner)
+
+
+def _deposits(truth: TruthBatch, card, rng):
+    """All spots of a chunk with their positions; plus the energy bookkeeping."""
+    n = len(truth.pdg)
+    book = EnergyBook(*(np.zeros(n) for _ in range(5)))
+    fs = np.flatnonzero(truth.final_state())
+    energy = truth.p4[:, 3]
+    book.generated[fs] = energy[fs]
+    nu = np.isin(np.abs(truth.pdg[fs]), NEUTRINOS)
+    book.invisible[fs[nu]] = energy[fs[nu]]
+    idx = fs[~nu]
+    traj = trajectories(truth.p4[idx], truth.vertex[idx], truth.charge[idx], card.bfield_tesla)
+    region, _, entry, d = calo_entry(traj, card.ecal, card.acceptance.max_abs_cos_theta)
+    book.lost[idx[region == 0]] = energy[idx[region == 0]]
+    ok = region > 0
+    idx, region, entry, d = idx[ok], region[ok], entry[ok], d[ok]
+    radial = entry[:, :2] / np.hypot(entry[:, 0], entry[:, 1])[:, None]
+    cos_a = np.where(region == 1, np.abs((d[:, :2] * radial).sum(1)), np.abs(d[:, 2]))
+    mat = PathMaterial.build(region, np.clip(cos_a, 0.15, 1.0), card)
+    pdg = np.abs(truth.pdg[idx])
+    e = energy[idx]
+    baryon = truth.pdg[idx] > 1000
+    book.invisible[idx[baryon]] = np.minimum(NUCLEON_MASS, e[baryon])
+    e_shower = e - book.invisible[idx]
+    local = np.arange(len(idx))
+    em, mu = (pdg == 11) | (pdg == 22), pdg == 13
+    had = ~em & ~mu
+    parts = [showers.em_spots(local[em], e_shower[em], pdg[em] == 11, mat, card, rng),
+             showers.hadron_spots(local[had], e_shower[had], truth.charge[idx[had]] != 0, mat, card, rng)]
+    mu_spots, used = showers.mip_spots(local[mu], e[mu] - truth.mass[idx[mu]],
+                                       np.full(mu.sum(), np.inf), mat, card)
+    parts.append(mu_spots)
+    stopped = used >= e[mu] - truth.mass[idx[mu]] - 1e-12
+    book.invisible[idx[mu][stopped]] = truth.mass[idx[mu]][stopped]
+    spots = Spots.concat(parts)
+    e1, e2 = _axes(d[spots.particle])
+    phi = rng.uniform(0, 2 * np.pi, len(spots.s))
+    pos = (entry[spots.particle] + spots.s[:, None] * d[spots.particle]
+           + spots.r[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2))
+    coll = _classify(spots, pos, region, mat, card)
+    # muon chambers: muons with energy left after the calorimeters
+    passing = local[mu][(e[mu] - used) > card.muon.min_energy_gev]
+    mpos, owner = _muon_chamber_points(entry[passing], d[passing], card.muon)
+    n_m = len(owner)
+    spots = Spots.concat([spots, Spots(passing[owner], np.zeros(n_m), np.zeros(n_m),
+                                       np.full(n_m, card.muon.hit_energy_gev), np.full(n_m, showers.MIP))])
+    pos = np.concatenate([pos, mpos])
+    coll = np.concatenate([coll, np.full(n_m, cells.MUON)])
+    g = idx[spots.particle]
+    np.add.at(book.deposited, g[coll >= 0], spots.energy[coll >= 0])
+    np.add.at(book.lost, g[coll == -1], spots.energy[coll == -1])
+    np.add.at(book.leaked, g[coll == -2], spots.energy[coll == -2])
+    # escaping muons carry the rest of their energy out
+    left = np.zeros(len(idx))
+    left[mu] = e[mu] - book.invisible[idx[mu]]
+    np.add.at(left, spots.particle[coll >= 0], -spots.energy[coll >= 0] * mu[spots.particle[coll >= 0]])
+    book.leaked[idx[mu]] += np.maximum(left[mu], 0)
+    inside = coll >= 0
+    return spots, pos, coll, g, inside, book
+
+
+def _visible(spots, coll, g, card, rng, n_particles):
+    """Visible (calibrated, fluctuating) energy of each spot."""
+    a = np.where(coll <= cells.ECAL_ENDCAP, card.ecal.sampling_term, card.hcal.sampling_term)
+    k = np.where(spots.kind == showers.MIP, 4.0, spots.energy / np.maximum(a, 1e-6) ** 2)
+    k = np.where(coll == cells.MUON, 1e6, k)
+    vis = spots.energy * rng.gamma(k, 1.0 / k)
+    c = np.where(coll <= cells.ECAL_ENDCAP, card.ecal.constant_term, card.hcal.constant_term)
+    scale = rng.standard_normal(n_particles)
+    return vis * np.maximum(1 + c * scale[g], 0)
+
+
+def _noise(n_events, card, rng):
+    """Random noise hits in the ECAL and HCAL barrels (positions, collection codes, energies)."""
+    out = []
+    for code, sec, r0 in ((cells.ECAL_BARREL, card.ecal, card.ecal.barrel_inner_radius_mm),
+                          (cells.HCAL_BARREL, card.hcal, card.hcal.barrel_inner_radius_mm)):
+        n = rng.poisson(sec.noise_hits_per_event, n_events)
+        tot = n.sum()
+        r = r0 + rng.uniform(0, sec.depth_mm, tot)
+        phi = rng.uniform(-np.pi, np.pi, tot)
+        z = rng.uniform(-sec.barrel_half_length_mm, sec.barrel_half_length_mm, tot)
+        e = sec.mip_gev * sec.hit_threshold_mip * (1 + rng.exponential(0.5, tot))
+        out.append((np.repeat(np.arange(n_events), n), np.stack([r * np.cos(phi), r * np.sin(phi), z], 1),
+                    np.full(tot, code), e))
+    return [np.concatenate(x) for x in zip(*out)]
+
+
+def simulate_calorimetry(truth: TruthBatch, card, rng) -> tuple[CaloHits, EnergyBook]:
+    spots, pos, coll, g, inside, book = _deposits(truth, card, rng)
+    vis = _visible(spots, coll, g, card, rng, len(truth.pdg))
+    event = truth.event[g][inside]
+    pos, coll, g, vis, e_true = pos[inside], coll[inside], g[inside], vis[inside], spots.energy[inside]
+    n_ev, n_pos, n_coll, n_e = _noise(truth.n_events, card, rng)
+    event = np.concatenate([event, n_ev])
+    pos = np.concatenate([pos, n_pos])
+    coll = np.concatenate([coll, n_coll])
+    vis = np.concatenate([vis, n_e])
+    g = np.concatenate([g, np.full(len(n_ev), -1)])
+    e_true = np.concatenate([e_true, np.zeros(len(n_ev))])
+    cellid, centre = cells.locate(coll, pos, card)
+    # the cellID's system field fixes the collection, so (event, cellID) orders by collection too
+    order = np.lexsort((cellid, coll, event))
+    key_change = np.ones(len(order), bool)
+    ev_s, id_s = event[order], cellid[order]
+    key_change[1:] = (ev_s[1:] != ev_s[:-1]) | (id_s[1:] != id_s[:-1])
+    hit_of_sorted = np.cumsum(key_change) - 1
+    hit_of = np.empty(len(order), np.int64)
+    hit_of[order] = hit_of_sorted
+    first = order[key_change]
+    energy = np.bincount(hit_of, weights=vis)
+    threshold = np.select([coll[first] <= cells.ECAL_ENDCAP, coll[first] == cells.MUON],
+                          [card.ecal.mip_gev * card.ecal.hit_threshold_mip, 0.0],
+                          card.hcal.mip_gev * card.hcal.hit_threshold_mip)
+    keep = energy >= threshold
+    new_index = np.cumsum(keep) - 1
+    hcoll = coll[first]
+    term = np.where(hcoll <= cells.ECAL_ENDCAP, card.ecal.sampling_term, card.hcal.sampling_term)
+    time = np.linalg.norm(centre[first], axis=1) / C_MM_PER_NS + 0.1 * rng.standard_normal(len(first))
+    # truth links: (hit, particle) -> summed true energy
+    real = g >= 0
+    lk = hit_of[real] * (len(truth.pdg) + 1) + g[real]
+    uniq, inv = np.unique(lk, return_inverse=True)
+    link_e = np.bincount(inv, weights=e_true[real])
+    link_hit, link_particle = uniq // (len(truth.pdg) + 1), uniq % (len(truth.pdg) + 1)
+    lkeep = keep[link_hit]
+    hits = CaloHits(event=event[first][keep], coll=hcoll[keep], cellid=cellid[first][keep],
+                    energy=energy[keep], energy_error=(term * np.sqrt(energy))[keep],
+                    time=time[keep], position=centre[first][keep],
+                    type=cells.HIT_TYPES[hcoll[keep]], link_hit=new_index[link_hit[lkeep]],
+                    link_particle=link_particle[lkeep], link_energy=link_e[lkeep])
+    return hits, book

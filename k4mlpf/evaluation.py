@@ -1,0 +1,137 @@
+"""Jets, MET and particle-level metrics: one implementation for the trainer's ``evaluate`` and
+``k4mlpf compare``.
+
+Particles of many events are given flat (px, py, pz, E arrays over all particles) with per-event
+counts. Jets: fastjet ``ee_genkt``, R = 0.4, p = -1, pt > 5 GeV; reco jets are matched to truth jets
+within ΔR < 0.1 (closest); response = pt_reco / pt_truth; resolution = IQR / median. MET = |Σ pT|.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+JET_R, JET_P, JET_PTMIN, MATCH_DR = 0.4, -1.0, 5.0, 0.1
+
+
+@dataclass
+class Particles:
+    """Flat four-momenta with per-event counts (and optional per-particle class)."""
+
+    px: np.ndarray
+    py: np.ndarray
+    pz: np.ndarray
+    energy: np.ndarray
+    counts: np.ndarray
+    cls: np.ndarray | None = None
+
+    @classmethod
+    def from_rows(cls, rows: np.ndarray, counts: np.ndarray, columns=("px", "py", "pz", "energy"),
+                  cls_column: int | None = None, keep: np.ndarray | None = None) -> "Particles":
+        """From a [n, k] table with per-event counts; ``keep`` drops rows (counts follow)."""
+        rows = np.asarray(rows)
+        counts = np.asarray(counts, np.int64)
+        if keep is not None:
+            event = np.repeat(np.arange(len(counts)), counts)
+            counts = np.bincount(event[keep], minlength=len(counts)).astype(np.int64)
+            rows = rows[keep]
+        cols = [rows[:, i].astype(np.float64) for i in range(len(columns))]
+        return cls(*cols, counts=counts, cls=None if cls_column is None else rows[:, cls_column].astype(np.int64))
+
+    def awkward(self) -> ak.Array:
+        return ak.unflatten(ak.zip({"px": self.px, "py": self.py, "pz": self.pz, "E": self.energy},
+                                   with_name="Momentum4D"), self.counts)
+
+
+def cluster_jets(particles: Particles, r: float = JET_R, p: float = JET_P, ptmin: float = JET_PTMIN) -> ak.Array:
+    """Inclusive ee_genkt jets per event (pt > ptmin), as ``N * var * {pt, eta, phi, E}``."""
+    import fastjet
+    import vector
+
+    vector.register_awkward()
+    definition = fastjet.JetDefinition(fastjet.ee_genkt_algorithm, r, p)
+    events = particles.awkward()
+    if len(events) == 0:
+        return ak.Array([])
+    jets = fastjet.ClusterSequence(events, definition).inclusive_jets(min_pt=ptmin)
+    jets = ak.zip({"px": jets.px, "py": jets.py, "pz": jets.pz, "E": jets.E}, with_name="Momentum4D")
+    return ak.zip({"pt": jets.pt, "eta": jets.eta, "phi": jets.phi, "E": jets.E})
+
+
+def match_jets(reco: ak.Array, truth: ak.Array, max_dr: float = MATCH_DR) -> dict[str, np.ndarray]:
+    """For every truth jet, the closest reco jet within ``max_dr``: flat arrays of matched pairs."""
+    pairs = ak.cartesian({"t": truth, "r": reco}, axis=1, nested=True)  # N * truth * reco
+    deta = pairs.t.eta - pairs.r.eta
+    dphi = (pairs.t.phi - pairs.r.phi + np.pi) % (2 * np.pi) - np.pi
+    dr = np.sqrt(deta**2 + dphi**2)
+    best = ak.argmin(dr, axis=2, keepdims=True)
+    best_dr = ak.firsts(dr[best], axis=2)
+    matched = ak.fill_none(best_dr < max_dr, False)
+    reco_pt = ak.firsts(pairs.r.pt[best], axis=2)
+    truth_pt = truth.pt
+    return {"truth_pt": np.asarray(ak.flatten(truth_pt[matched])),
+            "reco_pt": np.asarray(ak.flatten(reco_pt[matched])),
+            "truth_eta": np.asarray(ak.flatten(truth.eta[matched])),
+            "n_truth": int(ak.sum(ak.num(truth))), "n_matched": int(ak.sum(matched))}
+
+
+def response_summary(ratio: np.ndarray) -> dict[str, float]:
+    """Median, IQR and resolution (IQR / median) of a response distribution."""
+    ratio = np.asarray(ratio, np.float64)
+    ratio = ratio[np.isfinite(ratio)]
+    if len(ratio) == 0:
+        return {"n": 0, "median": float("nan"), "iqr": float("nan"), "resolution": float("nan"), "mean": float("nan")}
+    q25, median, q75 = np.percentile(ratio, [25, 50, 75])
+    return {"n": int(len(ratio)), "median": float(median), "iqr": float(q75 - q25),
+            "resolution": float((q75 - q25) / median) if median else float("nan"), "mean": float(ratio.mean())}
+
+
+def jet_performance(reco: Particles, truth: Particles, pt_bins=(5, 10, 20, 40, 80, 200)) -> dict:
+    """Jet response and resolution of ``reco`` against ``truth`` jets, overall and in truth-pt bins."""
+    reco_jets, truth_jets = cluster_jets(reco), cluster_jets(truth)
+    m = match_jets(reco_jets, truth_jets)
+    ratio = m["reco_pt"] / m["truth_pt"]
+    binned = []
+    for lo, hi in zip(pt_bins[:-1], pt_bins[1:]):
+        sel = (m["truth_pt"] >= lo) & (m["truth_pt"] < hi)
+        binned.append({"pt_min": lo, "pt_max": hi, **response_summary(ratio[sel])})
+    return {"response": response_summary(ratio), "binned": binned,
+            "efficiency": m["n_matched"] / max(m["n_truth"], 1), "n_truth_jets": m["n_truth"],
+            "ratio": ratio, "truth_pt": m["truth_pt"]}
+
+
+def met(particles: Particles) -> np.ndarray:
+    """Missing transverse momentum per event, |Σ pT| of all particles."""
+    event = np.repeat(np.arange(len(particles.counts)), particles.counts)
+    sx = np.bincount(event, weights=particles.px, minlength=len(particles.counts))
+    sy = np.bincount(event, weights=particles.py, minlength=len(particles.counts))
+    return np.hypot(sx, sy)
+
+
+def met_performance(reco: Particles, truth: Particles) -> dict:
+    reco_met, truth_met = met(reco), met(truth)
+    diff = reco_met - truth_met
+    q25, q50, q75 = np.percentile(diff, [25, 50, 75]) if len(diff) else (np.nan,) * 3
+    ratio = reco_met / np.where(truth_met > 0, truth_met, np.nan)
+    return {"response": response_summary(ratio[truth_met > 5.0]),
+            "delta": {"median": float(q50), "iqr": float(q75 - q25)},
+            "reco": reco_met, "truth": truth_met}
+
+
+def particle_performance(pred_cls: np.ndarray, true_cls: np.ndarray, pred_e: np.ndarray, true_e: np.ndarray,
+                         class_names: list[str]) -> dict:
+    """Per class: efficiency (a target of the class predicted as that class on its element), fake rate
+    (predictions of the class with no target of that class), and the energy response of matches."""
+    out = {}
+    for c, name in enumerate(class_names):
+        if c == 0:
+            continue
+        is_true, is_pred = true_cls == c, pred_cls == c
+        both = is_true & is_pred
+        out[name] = {"targets": int(is_true.sum()), "predicted": int(is_pred.sum()),
+                     "efficiency": float(both.sum() / max(is_true.sum(), 1)),
+                     "fake_rate": float((is_pred & ~is_true).sum() / max(is_pred.sum(), 1)),
+                     "energy_response": response_summary(pred_e[both] / true_e[both])}
+    return out

@@ -1,0 +1,134 @@
+"""Prepared shards in memory, and padded torch batches from them (vectorized gathers, no per-object loop)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from k4mlpf.elements import offsets
+
+from .targets import PARTICLE_COLUMNS
+
+_COL = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}
+BLOCKS = (("tracks", "track_counts"), ("clusters", "cluster_counts"), ("hits", "hit_counts"))
+
+
+@dataclass
+class EventSet:
+    """All events of some shards, as flat arrays with per-event offsets."""
+
+    arrays: dict[str, np.ndarray]
+    meta: list[dict]
+
+    @classmethod
+    def load(cls, paths: list[str | Path]) -> "EventSet":
+        if not paths:
+            raise ValueError("no prepared shards given")
+        parts: dict[str, list] = {}
+        meta = []
+        for path in paths:
+            with np.load(path) as shard:
+                meta.append(json.loads(str(shard["meta"])))
+                for key in shard.files:
+                    if key != "meta":
+                        parts.setdefault(key, []).append(shard[key])
+        fields = {m["b_field"] for m in meta}
+        if len(fields) > 1:
+            raise ValueError(f"shards of different detectors (B = {sorted(fields)} T) cannot be mixed: {paths}")
+        return cls({k: np.concatenate(v) for k, v in parts.items()}, meta)
+
+    @property
+    def b_field(self) -> float:
+        return float(self.meta[0]["b_field"])
+
+    @property
+    def detector(self) -> str:
+        return str(self.meta[0]["detector"])
+
+    def __len__(self) -> int:
+        return len(self.arrays["track_counts"])
+
+    def offsets(self, counts_key: str) -> np.ndarray:
+        cache = self.__dict__.setdefault("_offsets", {})
+        if counts_key not in cache:
+            cache[counts_key] = offsets(self.arrays[counts_key])
+        return cache[counts_key]
+
+    def split(self, fraction: float, seed: int = 0) -> tuple["EventSet", "EventSet"]:
+        """(first, second): a fixed random ``fraction`` of events goes to the second set."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        n_second = max(1, int(round(fraction * len(self)))) if len(self) > 1 else 0
+        return self.subset(np.sort(order[n_second:])), self.subset(np.sort(order[:n_second]))
+
+    def subset(self, events: np.ndarray) -> "EventSet":
+        out = {}
+        for data, counts in BLOCKS + (("truth", "truth_counts"),):
+            out[data], out[counts] = _gather(self.arrays[data], self.offsets(counts), self.arrays[counts], events)
+        elem_counts = self.arrays["track_counts"] + self.arrays["cluster_counts"]
+        elem_off = offsets(elem_counts)
+        for key in ("targets", "candidates"):
+            out[key], _ = _gather(self.arrays[key], elem_off, elem_counts, events)
+        return EventSet(out, self.meta)
+
+    def element_offsets(self) -> np.ndarray:
+        return offsets(self.arrays["track_counts"] + self.arrays["cluster_counts"])
+
+
+def _gather(flat: np.ndarray, off: np.ndarray, counts: np.ndarray, events: np.ndarray):
+    """Rows of the chosen events, concatenated, and their counts."""
+    c = counts[events]
+    index = np.repeat(off[events] - offsets(c)[:-1], c) + np.arange(int(c.sum()))
+    return flat[index], c
+
+
+def _pad(flat: np.ndarray, off: np.ndarray, counts: np.ndarray, events: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """[sum n, F] rows of ``events`` -> padded [B, max n, F] tensor and its bool mask."""
+    c = counts[events]
+    width = int(c.max(initial=0))
+    mask = np.arange(width)[None, :] < c[:, None]
+    data = np.zeros((len(events), width) + flat.shape[1:], flat.dtype)
+    rows, cols = np.nonzero(mask)
+    data[rows, cols] = flat[off[events][rows] + cols]
+    return torch.from_numpy(data), torch.from_numpy(mask)
+
+
+def make_batch(events: EventSet, index: np.ndarray, with_candidates: bool = False) -> dict[str, torch.Tensor]:
+    """Model inputs and targets for events ``index``: the layout MLPF.forward and mlpf_loss expect."""
+    index = np.asarray(index)
+    a = events.arrays
+    batch = {}
+    for data, counts in BLOCKS:  # "tracks" -> tracks, track_mask; likewise clusters, hits
+        batch[data], batch[data[:-1] + "_mask"] = _pad(a[data], events.offsets(counts), a[counts], index)
+    # targets: per event [tracks | clusters] in the shard -> [B, T_max + C_max] as the model orders them
+    elem_off = events.element_offsets()
+    t_counts, c_counts = a["track_counts"][index], a["cluster_counts"][index]
+    t_max, c_max = batch["tracks"].shape[1], batch["clusters"].shape[1]
+    sources = [("targets", "target_")] + ([("candidates", "cand_")] if with_candidates else [])
+    for key, prefix in sources:
+        table = np.zeros((len(index), t_max + c_max, len(PARTICLE_COLUMNS)), np.float32)
+        rows, cols = np.nonzero(np.arange(t_max)[None, :] < t_counts[:, None])
+        table[rows, cols] = a[key][elem_off[index][rows] + cols]
+        rows, cols = np.nonzero(np.arange(c_max)[None, :] < c_counts[:, None])
+        table[rows, t_max + cols] = a[key][elem_off[index][rows] + t_counts[rows] + cols]
+        t = torch.from_numpy(table)
+        batch[prefix + "cls"] = t[..., _COL["cls"]].long()
+        for name in ("pt", "eta", "sin_phi", "cos_phi", "energy", "charge", "px", "py", "pz"):
+            batch[prefix + name] = t[..., _COL[name]]
+    return batch
+
+
+def model_inputs(batch: dict, device: torch.device | str = "cpu") -> tuple[torch.Tensor, ...]:
+    return tuple(batch[k].to(device, non_blocking=True) for k in
+                 ("tracks", "track_mask", "clusters", "cluster_mask", "hits", "hit_mask"))
+
+
+def batches(n_events: int, batch_size: int, seed: int | None, rank: int = 0, world: int = 1):
+    """Event-index batches: a seeded permutation (or in order), each rank taking its share."""
+    order = np.arange(n_events) if seed is None else np.random.default_rng(seed).permutation(n_events)
+    order = order[rank::world]
+    for start in range(0, len(order), batch_size):
+        yield order[start:start + batch_size]

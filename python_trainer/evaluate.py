@@ -1,0 +1,166 @@
+"""``evaluate``: MLPF vs the PF collection vs the targets, against truth, on prepared (held-out) events.
+
+Writes ``metrics.json`` and plots (jet response, jet resolution vs pt, MET, per-class efficiency and
+fake rate) into one folder. Jets and MET come from ``k4mlpf.evaluation`` (what ``k4mlpf compare``
+uses too).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance
+from k4mlpf.model import MLPF, MLPFAlgorithm
+from k4mlpf.model.columns import CLASS_NAMES
+
+from .data import EventSet, batches, make_batch, model_inputs
+from .targets import PARTICLE_COLUMNS
+from .train import backbone_state
+
+_COL = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}
+
+
+def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", progress: bool = True) -> np.ndarray:
+    """Decoded MLPF particle of every element (rows of PARTICLE_COLUMNS, shard element order)."""
+    from tqdm import tqdm
+
+    a = events.arrays
+    elem_off = events.element_offsets()
+    out = np.zeros((int(elem_off[-1]), len(PARTICLE_COLUMNS)), np.float32)
+    algo = algo.to(device).eval()
+    for index in tqdm(list(batches(len(events), batch_size, seed=None)), desc="predict", unit="batch",
+                      disable=not progress, leave=False):
+        batch = make_batch(events, index)
+        with torch.no_grad():
+            particles = algo(*model_inputs(batch, device))
+        t_max = batch["tracks"].shape[1]
+        t_counts, c_counts = a["track_counts"][index], a["cluster_counts"][index]
+        valid = particles["valid"].cpu().numpy()
+        cls = np.where(valid, particles["cls"].cpu().numpy(), 0)
+        px, py, pz = (particles[k].cpu().numpy() for k in ("px", "py", "pz"))
+        energy, charge = particles["energy"].cpu().numpy(), particles["charge"].cpu().numpy()
+        for block, counts, shift in (("t", t_counts, 0), ("c", c_counts, t_max)):
+            width = int(counts.max(initial=0))
+            rows, cols = np.nonzero(np.arange(width)[None, :] < counts[:, None])
+            dest = elem_off[index][rows] + cols + (t_counts[rows] if block == "c" else 0)
+            src = cols + shift
+            out[dest, _COL["cls"]] = cls[rows, src]
+            out[dest, _COL["px"]], out[dest, _COL["py"]], out[dest, _COL["pz"]] = \
+                px[rows, src], py[rows, src], pz[rows, src]
+            out[dest, _COL["energy"]] = energy[rows, src]
+            out[dest, _COL["charge"]] = charge[rows, src]
+    out[:, _COL["pt"]] = np.hypot(out[:, _COL["px"]], out[:, _COL["py"]])
+    return out
+
+
+def particles_of(table: np.ndarray, counts: np.ndarray) -> Particles:
+    keep = table[:, _COL["cls"]] > 0
+    return Particles.from_rows(table[:, [_COL["px"], _COL["py"], _COL["pz"], _COL["energy"]]], counts, keep=keep)
+
+
+def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | os.PathLike, *,
+             device: str = "cpu", batch_size: int = 64, pf_name: str = "PF", plots: bool = True,
+             progress: bool = True) -> dict:
+    """Metrics of MLPF (from a checkpoint or exported model), the PF collection and the targets."""
+    state, config, info = backbone_state(model_path)
+    model = MLPF(config, b_field=events.b_field)
+    model.load_state_dict(state, strict=False)
+    algo = MLPFAlgorithm(model, detector=events.detector)
+    predicted = predict(algo, events, batch_size, device, progress)
+    a = events.arrays
+    elem_counts = a["track_counts"] + a["cluster_counts"]
+    truth = Particles.from_rows(a["truth"], a["truth_counts"])
+    sources = {"MLPF": predicted, pf_name: a["candidates"], "target": a["targets"]}
+    result: dict = {"events": len(events), "detector": events.detector, "b_field": events.b_field,
+                    "model": str(model_path), "jets": {}, "met": {}, "particles": {}}
+    raw = {}
+    for name, table in sources.items():
+        reco = particles_of(table, elem_counts)
+        jets = jet_performance(reco, truth)
+        missing = met_performance(reco, truth)
+        raw[name] = {"jet_ratio": jets.pop("ratio"), "jet_truth_pt": jets.pop("truth_pt"),
+                     "met": missing.pop("reco"), "met_truth": missing.pop("truth")}
+        result["jets"][name] = jets
+        result["met"][name] = missing
+        if name != "target":
+            result["particles"][name] = particle_performance(
+                table[:, _COL["cls"]].astype(int), a["targets"][:, _COL["cls"]].astype(int),
+                table[:, _COL["energy"]], a["targets"][:, _COL["energy"]], CLASS_NAMES)
+    mlpf_res, pf_res = result["jets"]["MLPF"]["response"]["resolution"], result["jets"][pf_name]["response"]["resolution"]
+    result["jet_resolution_ratio_mlpf_over_pf"] = mlpf_res / pf_res if pf_res else float("nan")
+    m_iqr, p_iqr = result["met"]["MLPF"]["delta"]["iqr"], result["met"][pf_name]["delta"]["iqr"]
+    result["met_resolution_ratio_mlpf_over_pf"] = m_iqr / p_iqr if p_iqr else float("nan")
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / "metrics.json", "w") as stream:
+        json.dump(result, stream, indent=1, default=float)
+    if plots:
+        make_plots(raw, result, output, pf_name)
+    return result
+
+
+def make_plots(raw: dict, result: dict, output: Path, pf_name: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mplhep
+
+    plt.style.use(mplhep.style.ROOT)
+    colors = {"MLPF": "tab:red", pf_name: "tab:blue", "target": "tab:gray"}
+    fig, ax = plt.subplots(figsize=(8, 6))
+    bins = np.linspace(0.5, 1.5, 61)
+    for name, r in raw.items():
+        s = result["jets"][name]["response"]
+        ax.hist(r["jet_ratio"], bins=bins, histtype="step", lw=2, color=colors[name],
+                label=f"{name}: median {s['median']:.3f}, IQR/med {s['resolution']:.3f}")
+    ax.set_xlabel(r"jet $p_T^{reco} / p_T^{truth}$")
+    ax.set_ylabel("jets")
+    ax.legend(fontsize=12)
+    fig.savefig(output / "jet_response.png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 6))
+    for name in raw:
+        binned = [b for b in result["jets"][name]["binned"] if b["n"] >= 5]
+        x = [0.5 * (b["pt_min"] + b["pt_max"]) for b in binned]
+        ax.plot(x, [b["resolution"] for b in binned], "o-", color=colors[name], label=name)
+    ax.set_xscale("log")
+    ax.set_xlabel(r"truth jet $p_T$ [GeV]")
+    ax.set_ylabel("jet resolution (IQR / median)")
+    ax.legend(fontsize=12)
+    fig.savefig(output / "jet_resolution_vs_pt.png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 6))
+    bins = np.linspace(-40, 40, 81)
+    for name, r in raw.items():
+        d = result["met"][name]["delta"]
+        ax.hist(r["met"] - r["met_truth"], bins=bins, histtype="step", lw=2, color=colors[name],
+                label=f"{name}: IQR {d['iqr']:.2f} GeV")
+    ax.set_xlabel(r"MET$^{reco}$ - MET$^{truth}$ [GeV]")
+    ax.set_ylabel("events")
+    ax.legend(fontsize=12)
+    fig.savefig(output / "met.png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6))
+    names = list(result["particles"])
+    classes = list(next(iter(result["particles"].values())))
+    x = np.arange(len(classes))
+    for i, name in enumerate(names):
+        eff = [result["particles"][name][c]["efficiency"] for c in classes]
+        fake = [result["particles"][name][c]["fake_rate"] for c in classes]
+        ax1.bar(x + 0.4 * i, eff, 0.4, color=colors[name], label=name)
+        ax2.bar(x + 0.4 * i, fake, 0.4, color=colors[name], label=name)
+    for ax, title in ((ax1, "efficiency"), (ax2, "fake rate")):
+        ax.set_xticks(x + 0.2, classes, rotation=30, fontsize=12)
+        ax.set_ylabel(title)
+        ax.legend(fontsize=12)
+    fig.savefig(output / "particles.png", dpi=100, bbox_inches="tight")
+    plt.close(fig)

@@ -1,0 +1,36 @@
+"""``export``: a training checkpoint -> the TorchScript algorithm module (the only file reco needs)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from k4mlpf.model import MLPF, MLPFAlgorithm, save_algorithm
+
+from .train import CheckpointError, load_checkpoint
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parent, check=True).stdout.strip()
+    except Exception:  # noqa: BLE001 - provenance is best effort
+        return "unknown"
+
+
+def export(checkpoint: str | os.PathLike, output: str | os.PathLike, detector: str | None = None) -> Path:
+    payload = load_checkpoint(Path(checkpoint))
+    from k4mlpf.model import MLPFConfig
+
+    model = MLPF(MLPFConfig.from_dict(payload["model_config"]), b_field=payload["b_field"])
+    missing, unexpected = model.load_state_dict(payload["model"], strict=False)
+    if [k for k in missing if not k.endswith("allowed_classes")] or unexpected:
+        raise CheckpointError(f"{checkpoint}: weights do not fit the model it declares")
+    provenance = {"checkpoint": os.path.abspath(checkpoint), "epoch": payload["epoch"],
+                  "best_val_loss": payload["best"], "train_config": payload["train_config"],
+                  "info": payload.get("info", {}), "git_commit": _git_commit(),
+                  "exported": time.strftime("%Y-%m-%dT%H:%M:%S"), "command": " ".join(sys.argv)}
+    return save_algorithm(MLPFAlgorithm(model, detector or payload.get("detector", "unknown"), provenance), output)

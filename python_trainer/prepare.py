@@ -1,0 +1,133 @@
+"""``prepare``: EDM4hep REC files -> cached training shards (one ``.npz`` per input file).
+
+A shard holds, for every event, the raw element columns the model module takes (tracks, clusters,
+cluster hits; ``k4mlpf.elements``), the target particle of each element (``targets``), the PF
+collection's particle on each element (``candidates``), and the truth particles (status 1, no
+neutrinos) for jets and MET. A shard is rebuilt only when its input file or the options change, so
+a second ``prepare`` is instant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile
+from k4mlpf.elements import ElementCollections, pack_elements
+
+from .targets import TruthCollections, build_targets, pf_candidates
+
+SHARD_VERSION = 1
+DETECTOR_FIELDS = {"CLD": 2.0, "CLD_o2_v05": 2.0, "CLIC": 4.0, "CLIC_o3_v14": 4.0}  # tesla
+
+
+@dataclass(frozen=True)
+class PrepareOptions:
+    pf_collection: str = "PandoraPFOs"
+    tracks: str = "SiTracks_Refitted"
+    clusters: str = "PandoraClusters"
+    mc: str = "MCParticles"
+    track_links: str = "SiTracksMCTruthLink"
+    hit_links: str = "CalohitMCTruthLink"
+    detector: str | None = None  # default: what the file says (fast simulation) or CLD
+    b_field: float | None = None  # tesla; default: from the file or the detector
+    step_size: int = 500
+
+
+def detector_and_field(f: EDM4hepFile, options: PrepareOptions) -> tuple[str, float]:
+    """The file's detector and B field: options first, then the file's metadata, then CLD."""
+    meta = f.parameters("metadata")[0] if "metadata" in f.categories and f.num_entries("metadata") else {}
+    detector = options.detector or next(iter(meta.get("k4mlpf_detector", {}).values()), [None])[0] or "CLD_o2_v05"
+    field = options.b_field
+    if field is None:
+        stored = next(iter(meta.get("k4mlpf_bfield_tesla", {}).values()), [None])[0]
+        field = float(stored) if stored is not None else DETECTOR_FIELDS.get(detector)
+    if field is None:
+        raise EDM4hepError(f"unknown B field for detector {detector!r}: pass --bfield", file_path=f.path)
+    return detector, float(field)
+
+
+def shard_path(input_path: str | os.PathLike, output_dir: str | os.PathLike, options: PrepareOptions) -> Path:
+    stat = os.stat(input_path)
+    key = json.dumps([os.path.abspath(input_path), stat.st_size, stat.st_mtime_ns, asdict(options),
+                      SHARD_VERSION], sort_keys=True)
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    stem = Path(input_path).name.removesuffix(".root").removesuffix(".edm4hep")
+    return Path(output_dir) / f"{stem}-{digest}.npz"
+
+
+def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> tuple[Path, int, bool]:
+    """Build (or reuse) the shard of one file. Returns (shard path, events, rebuilt?)."""
+    target = shard_path(input_path, output_dir, options)
+    if target.exists():
+        with np.load(target) as shard:
+            return target, int(len(shard["track_counts"])), False
+    names = ElementCollections(tracks=options.tracks, clusters=options.clusters)
+    truth = TruthCollections(options.mc, options.track_links, options.hit_links)
+    parts: dict[str, list] = {}
+    with EDM4hepFile(input_path) as f:
+        needed = names.needed(f) + [truth.mc, truth.track_links, truth.hit_links, options.pf_collection]
+        available = f.collections()
+        for name in needed:
+            if name not in available:
+                raise CollectionNotFoundError(name, list(available), file_path=f.path)
+        detector, b_field = detector_and_field(f, options)
+        ids = {n: available[n].collection_id for n in (options.tracks, options.clusters)}
+        for chunk in f.iterate(list(dict.fromkeys(needed)), step_size=options.step_size):
+            elements = pack_elements(f, chunk, names)
+            targets = build_targets(chunk, elements.track_counts, elements.cluster_counts,
+                                    tracks=options.tracks, clusters=options.clusters, truth=truth)
+            candidates = pf_candidates(chunk, options.pf_collection, elements.track_counts,
+                                       elements.cluster_counts, tracks_id=ids[options.tracks],
+                                       clusters_id=ids[options.clusters])
+            for key, value in (("tracks", elements.tracks), ("track_counts", elements.track_counts),
+                               ("clusters", elements.clusters), ("cluster_counts", elements.cluster_counts),
+                               ("hits", elements.hits), ("hit_counts", elements.hit_counts),
+                               ("targets", targets["targets"]), ("candidates", candidates),
+                               ("truth", targets["truth"]), ("truth_counts", targets["truth_counts"])):
+                parts.setdefault(key, []).append(value)
+    arrays = {k: np.concatenate(v) for k, v in parts.items()}
+    meta = {"source": os.path.abspath(input_path), "detector": detector, "b_field": b_field,
+            "options": asdict(options), "version": SHARD_VERSION}
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp.npz", dir=target.parent)
+    os.close(fd)
+    try:
+        np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return target, int(len(arrays["track_counts"])), True
+
+
+def prepare(inputs: list[str], output_dir: str, options: PrepareOptions, jobs: int = 1,
+            progress: bool = True) -> list[Path]:
+    """Prepare every input (in parallel over files); returns the shard paths in input order."""
+    from tqdm import tqdm
+
+    missing = [p for p in inputs if not os.path.exists(p)]
+    if missing:
+        raise EDM4hepError("no such file", file_path=missing[0])
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    results: list = [None] * len(inputs)
+    bar = tqdm(total=len(inputs), desc="prepare", unit="file", disable=not progress)
+    if jobs <= 1 or len(inputs) == 1:
+        for i, path in enumerate(inputs):
+            results[i] = prepare_file(path, output_dir, options)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            futures = {pool.submit(prepare_file, p, output_dir, options): i for i, p in enumerate(inputs)}
+            for future in futures:
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return [r[0] for r in results]

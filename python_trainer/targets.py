@@ -1,0 +1,253 @@
+"""Training targets from EDM4hep truth: which particle each track or cluster should reconstruct.
+
+The paper's rule (arXiv:2503.00131, Sec. IV.1):
+
+1. *Truth particles*: generator status 1, no neutrinos.
+2. *Target particles*: truth particles that reached the detector directly or through their
+   descendants: every MC particle with a track link or a calorimeter-hit link is credited to its
+   nearest status-1 ancestor (itself if it is one).
+3. Each target particle is assigned to the one element that took most of it: *tracks first* (track
+   link weight), then clusters (sum of the hit-link energies of the cluster's hits). An element takes
+   at most one particle; when several want the same element, the most energetic wins and the
+   others try their next best (greedy by energy, computed in vectorized proposal rounds).
+4. Track targets get charged classes, cluster targets neutral ones (``force_element_type``).
+
+Everything is vectorized over all events of a chunk with global indices (event offset + index).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import awkward as ak
+import numpy as np
+
+from k4mlpf.elements import offsets
+from k4mlpf.particles import NEUTRINOS, class_of, force_element_type, kinematics
+
+#: columns of the per-element target and PF-candidate arrays
+PARTICLE_COLUMNS = ["cls", "charge", "pt", "eta", "sin_phi", "cos_phi", "energy", "px", "py", "pz"]
+
+
+@dataclass
+class TruthCollections:
+    mc: str = "MCParticles"
+    track_links: str = "SiTracksMCTruthLink"
+    hit_links: str = "CalohitMCTruthLink"
+
+
+def _flat(array) -> np.ndarray:
+    return np.asarray(ak.to_numpy(ak.flatten(array, axis=None)))
+
+
+def _event_of(counts: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(counts)), counts)
+
+
+def status1_ancestor(mc, mc_offsets: np.ndarray) -> np.ndarray:
+    """Global index of each MC particle's nearest generator-status-1 ancestor (itself if status 1), or -1."""
+    n = int(mc_offsets[-1])
+    status1 = _flat(mc.generatorStatus) == 1
+    n_parents = _flat(ak.num(mc.parents, axis=2))
+    first_parent = np.full(n, -1, np.int64)
+    has_parent = n_parents > 0
+    if has_parent.any():
+        parent_index = _flat(mc.parents.index).astype(np.int64)
+        first_of = offsets(n_parents)[:-1][has_parent]
+        event = _event_of(np.diff(mc_offsets))
+        first_parent[has_parent] = mc_offsets[event[has_parent]] + parent_index[first_of]
+    # pointer jumping: up[i] is i for status-1 particles, else the parent (or -1 at the top)
+    up = np.where(status1, np.arange(n), first_parent)
+    for _ in range(64):
+        valid = up >= 0
+        nxt = up.copy()
+        nxt[valid] = up[up[valid]]
+        nxt[valid & status1[np.maximum(up, 0)]] = up[valid & status1[np.maximum(up, 0)]]
+        if np.array_equal(nxt, up):
+            break
+        up = nxt
+    return np.where((up >= 0) & status1[np.maximum(up, 0)], up, -1)
+
+
+def greedy_assign(element: np.ndarray, particle: np.ndarray, weight: np.ndarray, particle_energy: np.ndarray,
+                  taken_particles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Match particles to elements: each particle to its highest-weight element, conflicts won by energy.
+
+    Returns the matched (element, particle) pairs. Equivalent to taking particles in decreasing
+    energy, each choosing its best still-free element.
+    """
+    free_elem = np.ones(int(element.max(initial=-1)) + 1, bool)
+    open_part = np.ones(len(particle_energy), bool)
+    if taken_particles is not None:
+        open_part[taken_particles] = False
+    out_e, out_p = [], []
+    while True:
+        active = open_part[particle] & free_elem[element]
+        if not active.any():
+            break
+        e, p, w = element[active], particle[active], weight[active]
+        order = np.lexsort((-w, p))  # per particle, best element first
+        first = np.unique(p[order], return_index=True)[1]
+        prop_e, prop_p = e[order][first], p[order][first]
+        order = np.lexsort((-particle_energy[prop_p], prop_e))  # per element, most energetic proposer
+        win = np.unique(prop_e[order], return_index=True)[1]
+        won_e, won_p = prop_e[order][win], prop_p[order][win]
+        free_elem[won_e] = False
+        open_part[won_p] = False
+        out_e.append(won_e)
+        out_p.append(won_p)
+    if not out_e:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(out_e), np.concatenate(out_p)
+
+
+def _sum_pairs(element: np.ndarray, particle: np.ndarray, weight: np.ndarray):
+    """Merge duplicate (element, particle) pairs, summing their weights."""
+    if len(element) == 0:
+        return element, particle, weight
+    key = np.stack([element, particle], axis=1)
+    unique, inverse = np.unique(key, axis=0, return_inverse=True)
+    return unique[:, 0], unique[:, 1], np.bincount(inverse.ravel(), weights=weight)
+
+
+def _hit_keys(event_a, id_a, index_a, event_b, id_b, index_b) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 key per hit reference (event, collection, index), consistent between the two sets."""
+    ids, codes = np.unique(np.concatenate([id_a, id_b]).astype(np.int64), return_inverse=True)
+    n_codes = max(len(ids), 1)
+    code_a, code_b = codes[: len(id_a)], codes[len(id_a):]
+    key_a = (event_a.astype(np.int64) * n_codes + code_a) * (1 << 32) + index_a.astype(np.int64)
+    key_b = (event_b.astype(np.int64) * n_codes + code_b) * (1 << 32) + index_b.astype(np.int64)
+    return key_a, key_b
+
+
+def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndarray, *,
+                  tracks: str = "SiTracks_Refitted", clusters: str = "PandoraClusters",
+                  truth: TruthCollections | None = None) -> dict[str, np.ndarray]:
+    """Per element (tracks then clusters of each event) the target particle, plus the truth particles.
+
+    Returns ``targets`` [sum(T+C), len(PARTICLE_COLUMNS)] (class 0 = no target), ``target_mc``
+    (global MC index or -1), ``truth`` [n, 4] (px, py, pz, E of truth particles) and ``truth_counts``.
+    """
+    truth = truth or TruthCollections()
+    mc = chunk[truth.mc]
+    n_events = len(mc)
+    mc_counts = np.asarray(ak.num(mc, axis=1), np.int64)
+    mc_off = offsets(mc_counts)
+    ancestor = status1_ancestor(mc, mc_off)
+    px, py, pz = (_flat(mc.momentum[c]) for c in "xyz")
+    mass = _flat(mc.mass)
+    energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
+    pdg, charge = _flat(mc.PDG), _flat(mc.charge)
+    is_truth = (_flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(pdg), NEUTRINOS)
+
+    trk_off, clu_off = offsets(track_counts), offsets(cluster_counts)
+    n_tracks = int(trk_off[-1])
+
+    # tracks: link weight per (track, status-1 ancestor)
+    links = chunk[truth.track_links]
+    link_event = _event_of(np.asarray(ak.num(links, axis=1), np.int64))
+    t_elem = trk_off[link_event] + _flat(links["from"].index).astype(np.int64)
+    t_part = ancestor[mc_off[link_event] + _flat(links["to"].index).astype(np.int64)] if len(link_event) \
+        else np.zeros(0, np.int64)
+    keep = (t_part >= 0) & is_truth[np.maximum(t_part, 0)] if len(t_part) else np.zeros(0, bool)
+    t_elem, t_part, t_w = _sum_pairs(t_elem[keep], t_part[keep], _flat(links.weight).astype(np.float64)[keep])
+
+    # clusters: deposited energy per (cluster, ancestor), joining hit links with the cluster->hit relation
+    hit_links = chunk[truth.hit_links]
+    h_event = _event_of(np.asarray(ak.num(hit_links, axis=1), np.int64))
+    h_part = ancestor[mc_off[h_event] + _flat(hit_links["to"].index).astype(np.int64)] if len(h_event) \
+        else np.zeros(0, np.int64)
+    h_w = _flat(hit_links.weight).astype(np.float64)
+    cl = chunk[clusters]
+    hits_per_cluster = _flat(ak.num(cl.hits, axis=2)).astype(np.int64)
+    cluster_global = np.repeat(np.arange(int(clu_off[-1])), hits_per_cluster)
+    c_event = _event_of(cluster_counts)[cluster_global] if len(cluster_global) else np.zeros(0, np.int64)
+    h_key, c_key = _hit_keys(h_event, _flat(hit_links["from"].collectionID), _flat(hit_links["from"].index),
+                             c_event, _flat(cl.hits.collectionID), _flat(cl.hits.index))
+    order = np.argsort(c_key, kind="stable")
+    pos = np.searchsorted(c_key[order], h_key)
+    pos = np.minimum(pos, max(len(order) - 1, 0))
+    found = (len(order) > 0) & (c_key[order][pos] == h_key) if len(order) else np.zeros(len(h_key), bool)
+    keep = found & (h_part >= 0) & is_truth[np.maximum(h_part, 0)] if len(h_part) else np.zeros(0, bool)
+    c_elem = n_tracks + cluster_global[order][pos][keep] if len(order) else np.zeros(0, np.int64)
+    c_elem, c_part, c_w = _sum_pairs(c_elem, h_part[keep], h_w[keep])
+
+    # tracks first, then clusters; elements numbered: all tracks, then all clusters (global)
+    te, tp = greedy_assign(t_elem, t_part, t_w, energy)
+    ce, cp = greedy_assign(c_elem, c_part, c_w, energy, taken_particles=tp)
+    element_mc = np.full(n_tracks + int(clu_off[-1]), -1, np.int64)
+    element_mc[te] = tp
+    element_mc[ce] = cp
+
+    # reorder to per-event [tracks, clusters] blocks
+    elem_counts = track_counts + cluster_counts
+    event_of_track, event_of_cluster = _event_of(track_counts), _event_of(cluster_counts)
+    position = np.empty(len(element_mc), np.int64)
+    elem_off = offsets(elem_counts)
+    position[:n_tracks] = elem_off[event_of_track] + (np.arange(n_tracks) - trk_off[event_of_track])
+    n_clusters = int(clu_off[-1])
+    position[n_tracks:] = elem_off[event_of_cluster] + track_counts[event_of_cluster] + \
+        (np.arange(n_clusters) - clu_off[event_of_cluster])
+    target_mc = np.full(len(element_mc), -1, np.int64)
+    target_mc[position] = element_mc
+    is_track = np.zeros(len(element_mc), bool)
+    is_track[position[:n_tracks]] = True
+    targets = particle_table(target_mc, is_track, pdg, charge, px, py, pz, energy)
+
+    truth_counts = np.bincount(_event_of(mc_counts)[is_truth], minlength=n_events).astype(np.int64)
+    truth_p4 = np.stack([px[is_truth], py[is_truth], pz[is_truth], energy[is_truth]], axis=1).astype(np.float32)
+    return {"targets": targets, "target_mc": target_mc, "element_counts": elem_counts, "truth": truth_p4,
+            "truth_counts": truth_counts}
+
+
+def particle_table(source: np.ndarray, is_track: np.ndarray, pdg, charge, px, py, pz, energy) -> np.ndarray:
+    """Rows of PARTICLE_COLUMNS for elements pointing (``source`` >= 0) at particles; zeros elsewhere."""
+    out = np.zeros((len(source), len(PARTICLE_COLUMNS)), np.float32)
+    has = source >= 0
+    s = source[has]
+    cls = force_element_type(class_of(pdg[s], charge[s]), is_track[has])
+    kin = kinematics(px[s], py[s], pz[s], energy[s])
+    columns = {"cls": cls, "charge": charge[s], "pt": kin["pt"], "eta": kin["eta"], "sin_phi": kin["sin_phi"],
+               "cos_phi": kin["cos_phi"], "energy": energy[s], "px": px[s], "py": py[s], "pz": pz[s]}
+    for i, name in enumerate(PARTICLE_COLUMNS):
+        out[has, i] = columns[name]
+    return out
+
+
+def pf_candidates(chunk: dict, pf: str, track_counts: np.ndarray, cluster_counts: np.ndarray, *,
+                  tracks_id: int, clusters_id: int) -> np.ndarray:
+    """The PF collection's particles attached to elements: a PFO sits on its first track, else its
+    first cluster (rows of PARTICLE_COLUMNS per element, tracks then clusters of each event)."""
+    pfos = chunk[pf]
+    counts = np.asarray(ak.num(pfos, axis=1), np.int64)
+    event = _event_of(counts)
+    n = int(counts.sum())
+    elem_off = offsets(track_counts + cluster_counts)
+    element = np.full(n, -1, np.int64)
+    n_trk = _flat(ak.num(pfos.tracks, axis=2)).astype(np.int64)
+    n_clu = _flat(ak.num(pfos.clusters, axis=2)).astype(np.int64)
+    if n:
+        first_trk = _flat(pfos.tracks.index).astype(np.int64)[offsets(n_trk)[:-1][n_trk > 0]]
+        sel = n_trk > 0
+        trk_ok = _flat(pfos.tracks.collectionID)[offsets(n_trk)[:-1][sel]] == tracks_id
+        element[np.flatnonzero(sel)[trk_ok]] = elem_off[event[sel][trk_ok]] + first_trk[trk_ok]
+        sel = (element < 0) & (n_clu > 0)
+        first = offsets(n_clu)[:-1][sel]
+        clu_ok = _flat(pfos.clusters.collectionID)[first] == clusters_id
+        idx = np.flatnonzero(sel)[clu_ok]
+        element[idx] = elem_off[event[idx]] + track_counts[event[idx]] + \
+            _flat(pfos.clusters.index).astype(np.int64)[first][clu_ok]
+    total = int(elem_off[-1])
+    source = np.full(total, -1, np.int64)
+    ok = element >= 0
+    # several PFOs on one element: the first one stays
+    rev = np.flatnonzero(ok)[::-1]
+    source[element[rev]] = rev
+    elem_event = _event_of(track_counts + cluster_counts)
+    is_track = (np.arange(total) - elem_off[elem_event]) < track_counts[elem_event]
+    px, py, pz = (_flat(pfos.momentum[c]) for c in "xyz")
+    table = particle_table(source, is_track, _flat(pfos.PDG), _flat(pfos.charge), px, py, pz, _flat(pfos.energy))
+    # a PF particle keeps its own class (PDG), not the element-type rule
+    has = source >= 0
+    table[has, 0] = class_of(_flat(pfos.PDG)[source[has]], _flat(pfos.charge)[source[has]])
+    return table

@@ -1,0 +1,350 @@
+"""The training loop: pretrain and finetune share it.
+
+* AdamW, linear warm-up then cosine decay (per step), gradient clipping;
+* validation loss every epoch, early stopping with patience, ``best.pt`` kept;
+* a checkpoint after every epoch, written atomically (``last.pt``): model, optimizer, scheduler,
+  epoch, best loss, history, configs. ``--resume`` continues exactly (each epoch's event order is a
+  function of seed and epoch, so an interrupted run and an uninterrupted one reach the same weights);
+* Ctrl-C / SIGTERM stop after saving nothing half-written: at most the current epoch is lost;
+* CUDA: bf16 autocast (SDPA picks flash/efficient kernels); several GPUs: ``torchrun`` (DDP), only
+  rank 0 logs and writes;
+* per-epoch log as CSV and JSON next to the checkpoints.
+
+Single process::
+
+    python -m python_trainer pretrain shards/clic/*.npz --output runs/clic
+DDP::
+
+    torchrun --nproc_per_node 4 -m python_trainer pretrain shards/clic/*.npz --output runs/clic
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from k4mlpf.model import MLPF, MLPFConfig, load_config, mlpf_loss
+
+from .data import EventSet, batches, make_batch, model_inputs
+
+CHECKPOINT_FORMAT = 1
+STRATEGIES = ("full", "heads", "freeze-cls", "freeze-reg", "scratch")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used: corrupt, not ours, or for another model."""
+
+
+@dataclass
+class TrainConfig:
+    model: str = "small"
+    epochs: int = 20
+    batch_size: int = 32
+    lr: float = 1e-3
+    lr_scale_with_world: bool = True
+    weight_decay: float = 0.01
+    warmup_steps: int = 50
+    min_lr_ratio: float = 0.01
+    grad_clip: float = 1.0
+    patience: int = 5
+    val_fraction: float = 0.1
+    seed: int = 1
+    strategy: str = "full"
+    max_steps: int = 0  # stop after this many optimizer steps in total (0: no limit); for smoke runs
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "TrainConfig":
+        import yaml
+
+        with open(path) as stream:
+            values = yaml.safe_load(stream) or {}
+        values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"{path}: unknown training option(s) {unknown}; known: {sorted(known - {'extra'})}")
+        config = cls(**values)
+        if config.strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {STRATEGIES}, not {config.strategy!r}")
+        return config
+
+
+# -- distributed ------------------------------------------------------------------------------------
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+    local_rank: int = 0
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def init_distributed(device: str) -> tuple[Dist, torch.device]:
+    """DDP when launched by torchrun (RANK set), else one process. Resolves --device auto|cpu|cuda."""
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("--device cuda requested but no CUDA device is available")
+    if int(os.environ.get("RANK", -1)) == -1:
+        return Dist(), torch.device(device)
+    import torch.distributed as dist
+
+    info = Dist(int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), int(os.environ.get("LOCAL_RANK", 0)))
+    dist.init_process_group(backend="nccl" if device == "cuda" else "gloo")
+    if device == "cuda":
+        torch.cuda.set_device(info.local_rank)
+        return info, torch.device("cuda", info.local_rank)
+    return info, torch.device("cpu")
+
+
+# -- model set-up -----------------------------------------------------------------------------------
+def apply_strategy(model: MLPF, strategy: str) -> None:
+    """Freeze parts of a fine-tuned model: heads only, or one of the two encoders."""
+    frozen = {"heads": ("id_encoder", "reg_encoder"), "freeze-cls": ("id_encoder",),
+              "freeze-reg": ("reg_encoder",)}.get(strategy, ())
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(not name.startswith(frozen))
+
+
+def backbone_state(path: str | os.PathLike) -> tuple[dict, MLPFConfig, dict]:
+    """(state dict, model config, info) from a training checkpoint or an exported algorithm ``.pt``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint or model file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+        if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
+            return payload["model"], MLPFConfig.from_dict(payload["model_config"]), payload.get("info", {})
+        raise CheckpointError(f"{path}: a torch file, but not a k4mlpf checkpoint (no format {CHECKPOINT_FORMAT})")
+    except CheckpointError:
+        raise
+    except Exception:  # not a pickle: maybe an exported TorchScript algorithm module
+        pass
+    try:
+        from k4mlpf.model import load_algorithm, read_metadata
+
+        module = load_algorithm(path)
+        meta = read_metadata(path)
+    except Exception as err:
+        raise CheckpointError(f"{path}: neither a k4mlpf checkpoint nor an exported model ({err})") from err
+    state = {k.removeprefix("model."): v for k, v in module.state_dict().items() if k.startswith("model.")}
+    return state, MLPFConfig.from_dict(meta["config"]), {"detector": meta.get("detector")}
+
+
+def load_state_checked(model: MLPF, state: dict, source: str) -> None:
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # shape mismatch
+        raise CheckpointError(f"{source}: does not fit this model ({' '.join(str(err).split())[:400]})") from err
+    missing = [k for k in missing if not k.endswith("allowed_classes")]
+    if missing or unexpected:
+        raise CheckpointError(f"{source}: does not fit this model (missing {missing[:5]}, unexpected {unexpected[:5]})")
+
+
+# -- schedule -----------------------------------------------------------------------------------------
+def lr_lambda(warmup: int, total: int, min_ratio: float):
+    def factor(step: int) -> float:
+        if warmup and step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
+    return factor
+
+
+# -- checkpoints --------------------------------------------------------------------------------------
+def save_atomic(obj, path: Path) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def load_checkpoint(path: Path) -> dict:
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({type(err).__name__}: {err})") from err
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a k4mlpf training checkpoint")
+    return payload
+
+
+
+def _raise_stop(signum, frame):  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
+# -- the loop -------------------------------------------------------------------------------------------
+def evaluate_loss(model, events: EventSet, batch_size: int, device, amp) -> dict[str, float]:
+    model.eval()
+    sums: dict[str, float] = {}
+    n = 0
+    with torch.no_grad():
+        for index in batches(len(events), batch_size, seed=None):
+            batch = make_batch(events, index)
+            with amp():
+                out = model(*model_inputs(batch, device))
+            _, parts = mlpf_loss(_float(out), {k: v.to(device) for k, v in batch.items() if k.startswith("target_")})
+            for k, v in parts.items():
+                sums[k] = sums.get(k, 0.0) + float(v) * len(index)
+            n += len(index)
+    return {k: v / max(n, 1) for k, v in sums.items()}
+
+
+def _float(out: dict) -> dict:
+    return {k: (v.float() if torch.is_floating_point(v) else v) for k, v in out.items()}
+
+
+def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, output: str | os.PathLike, *,
+          device: str = "auto", resume: bool = False, init_state: dict | None = None,
+          model_config: MLPFConfig | None = None, info: dict | None = None, progress: bool = True) -> dict:
+    """Train; returns the summary (best validation loss, epochs run, timing). Writes into ``output``."""
+    from tqdm import tqdm
+
+    dist_info, dev = init_distributed(device)
+    output = Path(output)
+    if dist_info.main:
+        output.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed + dist_info.rank)
+    last, best_path = output / "last.pt", output / "best.pt"
+
+    start_epoch, history, best, stale, step = 0, [], math.inf, 0, 0
+    checkpoint = None
+    if resume:
+        if not last.exists():
+            raise CheckpointError(f"{last}: nothing to resume (no last.pt in {output})")
+        checkpoint = load_checkpoint(last)
+        model_config = MLPFConfig.from_dict(checkpoint["model_config"])
+        if abs(checkpoint["b_field"] - train_events.b_field) > 1e-6:
+            raise CheckpointError(f"{last}: trained for B = {checkpoint['b_field']} T, data has {train_events.b_field} T")
+    model_config = model_config or load_config(config.model)
+    model = MLPF(model_config, b_field=train_events.b_field)
+    if init_state is not None and checkpoint is None:
+        load_state_checked(model, init_state, "backbone")
+    apply_strategy(model, config.strategy)
+    model.to(dev)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    lr = config.lr * (dist_info.world if config.lr_scale_with_world else 1)
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    steps_per_epoch = math.ceil(len(train_events) / (config.batch_size * dist_info.world))
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, total_steps,
+                                                                       config.min_lr_ratio))
+    if checkpoint is not None:
+        load_state_checked(model, checkpoint["model"], str(last))
+        optimizer.load_state_dict(checkpoint["optimizer"])
+        scheduler.load_state_dict(checkpoint["scheduler"])
+        start_epoch, history, best, stale, step = (checkpoint["epoch"], checkpoint["history"], checkpoint["best"],
+                                                   checkpoint["stale"], checkpoint["step"])
+    net = model
+    if dist_info.world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else nullcontext
+
+    def state(epoch: int) -> dict:
+        return {"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "best": best, "stale": stale,
+                "history": history, "model_config": model_config.to_dict(), "train_config": config.__dict__,
+                "b_field": train_events.b_field, "detector": train_events.detector, "info": info or {}}
+
+    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    started = time.perf_counter()
+    events_seen = 0
+    try:
+        for epoch in range(start_epoch, config.epochs):
+            if stale >= config.patience or (config.max_steps and step >= config.max_steps):
+                break
+            net.train()
+            epoch_start = time.perf_counter()
+            sums, n = {}, 0
+            bar = tqdm(list(batches(len(train_events), config.batch_size, seed=config.seed * 1000 + epoch,
+                                    rank=dist_info.rank, world=dist_info.world)),
+                       desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=not (progress and dist_info.main),
+                       leave=False)
+            for index in bar:
+                batch = make_batch(train_events, index)
+                with amp():
+                    out = net(*model_inputs(batch, dev))
+                loss, parts = mlpf_loss(_float(out), {k: v.to(dev) for k, v in batch.items() if k.startswith("target_")})
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if config.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                step += 1
+                events_seen += len(index)
+                for k, v in parts.items():
+                    sums[k] = sums.get(k, 0.0) + float(v) * len(index)
+                n += len(index)
+                bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+                if config.max_steps and step >= config.max_steps:
+                    break
+            train_time = time.perf_counter() - epoch_start
+            val = evaluate_loss(model, val_events, config.batch_size, dev, amp)
+            improved = val["total"] < best
+            best, stale = (val["total"], 0) if improved else (best, stale + 1)
+            row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
+                   "train_loss": sums.get("total", 0.0) / max(n, 1), "val_loss": val["total"],
+                   **{f"val_{k}": v for k, v in val.items() if k != "total"},
+                   "train_events_per_s": n * dist_info.world / max(train_time, 1e-9), "seconds": train_time}
+            history.append(row)
+            if dist_info.main:
+                save_atomic(state(epoch + 1), last)
+                if improved:
+                    save_atomic(state(epoch + 1), best_path)
+                _write_logs(output, history)
+                if progress:
+                    print(f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val {val['total']:.4f}"
+                          f"{'  (best)' if improved else ''}  {row['train_events_per_s']:.0f} events/s", flush=True)
+    except KeyboardInterrupt:
+        if dist_info.main:
+            print(f"\ninterrupted: the last complete epoch is in {last}; continue with --resume", flush=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    elapsed = time.perf_counter() - started
+    return {"best_val_loss": best, "epochs": len(history), "steps": step, "seconds": elapsed,
+            "events_per_s": events_seen * dist_info.world / max(elapsed, 1e-9), "history": history,
+            "parameters": model.num_parameters(), "output": str(output)}
+
+
+def _write_logs(output: Path, history: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for row in history for k in row))
+    for name, writer in (("log.csv", "csv"), ("log.json", "json")):
+        path = output / name
+        fd, tmp = tempfile.mkstemp(prefix=name + ".", dir=output)
+        with os.fdopen(fd, "w", newline="") as stream:
+            if writer == "csv":
+                w = csv.DictWriter(stream, fieldnames=keys)
+                w.writeheader()
+                w.writerows(history)
+            else:
+                json.dump(history, stream, indent=1)
+        os.replace(tmp, path)
+
+
+def seed_everything(seed: int) -> None:
+    np.random.seed(seed)
+    torch.manual_seed(seed)
