@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import cells
-from .clustering import ranges
+from .neighbours import best_per_first, nearest_in_angle, pairs_by_event
 from .tracking import AT_CALORIMETER, OMEGA_GEV_PER_MM_T
 
 LINK_MM = 120.0
@@ -45,43 +45,29 @@ class PFOs:
     cluster: np.ndarray    # global cluster index or -1
 
 
-def _pairs_by_event(ev_a, ev_b):
-    """All (i, j) with ev_a[i] == ev_b[j]; ev_b must be sorted."""
-    first = np.searchsorted(ev_b, ev_a, "left")
-    count = np.searchsorted(ev_b, ev_a, "right") - first
-    return np.repeat(np.arange(len(ev_a)), count), ranges(first, count)
-
-
-def _best_per_first(i, score, n):
-    """For each i, the pair index with the lowest score (-1 if none)."""
-    best = np.full(n, -1)
-    if len(i):
-        order = np.lexsort((score, i))
-        first = np.ones(len(order), bool)
-        first[1:] = i[order][1:] != i[order][:-1]
-        best[i[order][first]] = order[first]
-    return best
-
-
 def link_tracks_to_clusters(track_event, tracks, clusters):
     """Global cluster index linked to each track (-1 if none)."""
     state = tracks.states[:, AT_CALORIMETER - 1]
     entry = tracks.ref_points[:, AT_CALORIMETER - 1]
     d = np.stack([np.cos(state[:, 1]), np.sin(state[:, 1]), state[:, 4]], 1)
     d /= np.linalg.norm(d, axis=1, keepdims=True)
-    i, j = _pairs_by_event(track_event, clusters.event)
+    i, j = pairs_by_event(track_event, clusters.event)
     perp = np.full(len(i), np.inf)
     along = np.zeros(len(i))
+    # per pair only scalars: along = (P - e).d, perp^2 = |P - e|^2 - along^2
+    ed, ee = (entry * d).sum(1), (entry * entry).sum(1)
+    dx, dy, dz, ex, ey, ez = (c[i] for c in (*d.T, *entry.T))
     for point in (clusters.front, clusters.position):   # the nearer of a cluster's front and centroid
-        rel = point[j] - entry[i]
-        a = (rel * d[i]).sum(1)
-        pp = np.linalg.norm(rel - a[:, None] * d[i], axis=1)
+        px, py, pz = (c[j] for c in point.T)
+        a = px * dx + py * dy + pz * dz - ed[i]
+        pp2 = (px * px + py * py + pz * pz) - 2 * (px * ex + py * ey + pz * ez) + ee[i] - a * a
+        pp = np.sqrt(np.maximum(pp2, 0.0))
         along = np.where(pp < perp, a, along)
         perp = np.minimum(pp, perp)
     ok = (perp < LINK_MM) & (along > -50.0) & (tracks.calo_region[i] > 0)
     # among the clusters the track passes, the most energetic one (a merged shower of several
     # charged particles then collects all their tracks, so its charged energy is subtracted)
-    best = _best_per_first(i[ok], -clusters.energy[j[ok]], len(track_event))
+    best = best_per_first(i[ok], -clusters.energy[j[ok]], len(track_event))
     return np.where(best >= 0, j[ok][np.maximum(best, 0)], -1)
 
 
@@ -91,7 +77,7 @@ def _muon_ids(track_event, tracks, hits):
     u = entry / np.maximum(np.linalg.norm(entry, axis=1, keepdims=True), 1e-9)
     hpos = hits.position[mu]
     hu = hpos / np.linalg.norm(hpos, axis=1, keepdims=True)
-    i, j = _pairs_by_event(track_event, hits.event[mu])
+    i, j = pairs_by_event(track_event, hits.event[mu])
     close = ((u[i] * hu[j]).sum(1) > np.cos(MUON_CONE)) & (tracks.calo_region[i] > 0)
     return np.bincount(i[close], minlength=len(track_event)) >= 2
 
@@ -106,14 +92,9 @@ def absorb_fragments(clusters, linked, sum_p):
     energy = clusters.energy.copy()
     lk, un = np.flatnonzero(linked), np.flatnonzero(~linked)
     u = clusters.position / np.linalg.norm(clusters.position, axis=1, keepdims=True)
-    i, j = _pairs_by_event(clusters.event[un], clusters.event[lk])
-    k, c = un[i], lk[j]
-    cos = (u[k] * u[c]).sum(1)
-    best = _best_per_first(i, -cos, len(un))
-    has = best >= 0
-    k, c, cos = k[best[has]], c[best[has]], cos[best[has]]
-    gain = np.abs(energy[c] + energy[k] - sum_p[c]) < np.abs(energy[c] - sum_p[c])
-    ok = (cos > np.cos(FRAGMENT_ANGLE)) & gain
+    best, _ = nearest_in_angle(clusters.event[un], u[un], clusters.event[lk], u[lk], FRAGMENT_ANGLE)
+    k, c = un[best >= 0], lk[best[best >= 0]]
+    ok = np.abs(energy[c] + energy[k] - sum_p[c]) < np.abs(energy[c] - sum_p[c])
     np.add.at(energy, c[ok], energy[k[ok]])
     absorbed = np.zeros(len(energy), bool)
     absorbed[k[ok]] = True

@@ -129,10 +129,7 @@ def _deposits(truth: TruthBatch, card, rng):
     stopped = used >= e[mu] - truth.mass[idx[mu]] - 1e-12
     book.invisible[idx[mu][stopped]] = truth.mass[idx[mu]][stopped]
     spots = Spots.concat(parts)
-    e1, e2 = _axes(d[spots.particle])
-    phi = rng.uniform(0, 2 * np.pi, len(spots.s))
-    pos = (entry[spots.particle] + spots.s[:, None] * d[spots.particle]
-           + spots.r[:, None] * (np.cos(phi)[:, None] * e1 + np.sin(phi)[:, None] * e2))
+    pos = _spot_positions(spots, entry, d, rng)
     coll = _classify(spots, pos, region, mat, card)
     # muon chambers: muons with energy left after the calorimeters
     passing = local[mu][(e[mu] - used) > card.muon.min_energy_gev]
@@ -143,16 +140,28 @@ def _deposits(truth: TruthBatch, card, rng):
     pos = np.concatenate([pos, mpos])
     coll = np.concatenate([coll, np.full(n_m, cells.MUON)])
     g = idx[spots.particle]
-    np.add.at(book.deposited, g[coll >= 0], spots.energy[coll >= 0])
-    np.add.at(book.lost, g[coll == -1], spots.energy[coll == -1])
-    np.add.at(book.leaked, g[coll == -2], spots.energy[coll == -2])
+    inside = coll >= 0
+    for acc, m in ((book.deposited, inside), (book.lost, coll == -1), (book.leaked, coll == -2)):
+        acc += np.bincount(g[m], weights=spots.energy[m], minlength=n)
     # escaping muons carry the rest of their energy out
     left = np.zeros(len(idx))
     left[mu] = e[mu] - book.invisible[idx[mu]]
-    np.add.at(left, spots.particle[coll >= 0], -spots.energy[coll >= 0] * mu[spots.particle[coll >= 0]])
+    in_mu = inside & mu[spots.particle]
+    left -= np.bincount(spots.particle[in_mu], weights=spots.energy[in_mu], minlength=len(idx))
     book.leaked[idx[mu]] += np.maximum(left[mu], 0)
-    inside = coll >= 0
     return spots, pos, coll, g, inside, book
+
+
+def _spot_positions(spots, entry, d, rng):
+    """Spot positions: depth ``s`` along the particle's direction, ``r`` at a random azimuth."""
+    e1, e2 = _axes(d)
+    k = spots.particle
+    phi = rng.uniform(0, 2 * np.pi, len(spots.s))
+    cos, sin = np.cos(phi), np.sin(phi)
+    pos = np.empty((len(k), 3))
+    for i in range(3):   # per coordinate: the same arithmetic as the (n, 3) form, fewer temporaries
+        pos[:, i] = entry[k, i] + spots.s * d[k, i] + spots.r * (cos * e1[k, i] + sin * e2[k, i])
+    return pos
 
 
 def _visible(spots, coll, g, card, rng, n_particles):
@@ -182,6 +191,41 @@ def _noise(n_events, card, rng):
     return [np.concatenate(x) for x in zip(*out)]
 
 
+def _cell_keys(event, coll, cellid):
+    """One uint64 per point that orders like (event, collection, cellID).
+
+    Within a collection the cellID's system, module, stave and submodule fields are fixed, so its
+    order is that of (y, x, layer, side): 16 + 16 + 9 + 2 bits, below 3 bits of collection code.
+    """
+    u = np.uint64
+    key = (((cellid >> u(48)) << u(27)) | (((cellid >> u(32)) & u(0xFFFF)) << u(11))
+           | (((cellid >> u(19)) & u(0x1FF)) << u(2)) | ((cellid >> u(5)) & u(3)))
+    return key | (coll.astype(u) << u(43)) | (event.astype(u) << u(46))
+
+
+def _group_cells(event, coll, cellid):
+    """Hit index of every point (hits ordered by event, collection, cellID) and one point per hit."""
+    if len(event) and event.max() >= 1 << 18:              # beyond the packed key: the slow way
+        order = np.lexsort((cellid, coll, event))
+        change_keys = (event[order], cellid[order])
+    else:
+        key = _cell_keys(event, coll, cellid)
+        order = np.argsort(key)
+        change_keys = (key[order],)
+    change = np.ones(len(order), bool)
+    change[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in change_keys])
+    hit_of = np.empty(len(order), np.int64)
+    hit_of[order] = np.cumsum(change) - 1
+    return hit_of, order[change]
+
+
+def _group_links(hit, particle, energy, n_particles):
+    """Truth links: the (hit, particle) pairs, ordered, with their summed true energy."""
+    key = hit * (n_particles + 1) + particle
+    uniq, inv = np.unique(key, return_inverse=True)
+    return uniq // (n_particles + 1), uniq % (n_particles + 1), np.bincount(inv, weights=energy)
+
+
 def simulate_calorimetry(truth: TruthBatch, card, rng) -> tuple[CaloHits, EnergyBook]:
     spots, pos, coll, g, inside, book = _deposits(truth, card, rng)
     vis = _visible(spots, coll, g, card, rng, len(truth.pdg))
@@ -194,35 +238,25 @@ def simulate_calorimetry(truth: TruthBatch, card, rng) -> tuple[CaloHits, Energy
     vis = np.concatenate([vis, n_e])
     g = np.concatenate([g, np.full(len(n_ev), -1)])
     e_true = np.concatenate([e_true, np.zeros(len(n_ev))])
-    cellid, centre = cells.locate(coll, pos, card)
-    # the cellID's system field fixes the collection, so (event, cellID) orders by collection too
-    order = np.lexsort((cellid, coll, event))
-    key_change = np.ones(len(order), bool)
-    ev_s, id_s = event[order], cellid[order]
-    key_change[1:] = (ev_s[1:] != ev_s[:-1]) | (id_s[1:] != id_s[:-1])
-    hit_of_sorted = np.cumsum(key_change) - 1
-    hit_of = np.empty(len(order), np.int64)
-    hit_of[order] = hit_of_sorted
-    first = order[key_change]
+    cellid, centre = cells.locate(coll, pos, card, centres=False)
+    hit_of, first = _group_cells(event, coll, cellid)
+    centre = cells.cell_centres(coll[first], cellid[first], centre[first], card)
     energy = np.bincount(hit_of, weights=vis)
-    threshold = np.select([coll[first] <= cells.ECAL_ENDCAP, coll[first] == cells.MUON],
+    hcoll = coll[first]
+    threshold = np.select([hcoll <= cells.ECAL_ENDCAP, hcoll == cells.MUON],
                           [card.ecal.mip_gev * card.ecal.hit_threshold_mip, 0.0],
                           card.hcal.mip_gev * card.hcal.hit_threshold_mip)
     keep = energy >= threshold
     new_index = np.cumsum(keep) - 1
-    hcoll = coll[first]
     term = np.where(hcoll <= cells.ECAL_ENDCAP, card.ecal.sampling_term, card.hcal.sampling_term)
-    time = np.linalg.norm(centre[first], axis=1) / C_MM_PER_NS + 0.1 * rng.standard_normal(len(first))
+    time = np.linalg.norm(centre, axis=1) / C_MM_PER_NS + 0.1 * rng.standard_normal(len(first))
     # truth links: (hit, particle) -> summed true energy
     real = g >= 0
-    lk = hit_of[real] * (len(truth.pdg) + 1) + g[real]
-    uniq, inv = np.unique(lk, return_inverse=True)
-    link_e = np.bincount(inv, weights=e_true[real])
-    link_hit, link_particle = uniq // (len(truth.pdg) + 1), uniq % (len(truth.pdg) + 1)
+    link_hit, link_particle, link_e = _group_links(hit_of[real], g[real], e_true[real], len(truth.pdg))
     lkeep = keep[link_hit]
     hits = CaloHits(event=event[first][keep], coll=hcoll[keep], cellid=cellid[first][keep],
                     energy=energy[keep], energy_error=(term * np.sqrt(energy))[keep],
-                    time=time[keep], position=centre[first][keep],
+                    time=time[keep], position=centre[keep],
                     type=cells.HIT_TYPES[hcoll[keep]], link_hit=new_index[link_hit[lkeep]],
                     link_particle=link_particle[lkeep], link_energy=link_e[lkeep])
     return hits, book

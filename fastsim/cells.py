@@ -45,7 +45,7 @@ def decode_field(cellid, shift: int, width: int, signed: bool) -> np.ndarray:
     return np.where(signed & (v >= (1 << (width - 1))), v - (1 << width), v)
 
 
-def barrel_cells(pos, r_inner, thickness, n_layers, cell):
+def barrel_cells(pos, r_inner, thickness, n_layers, cell, centres: bool = True):
     """(layer, i_phi, i_z, centre) of points in a barrel starting at radius ``r_inner``."""
     r = np.hypot(pos[:, 0], pos[:, 1])
     layer = np.clip(((r - r_inner) / thickness).astype(np.int64), 0, n_layers - 1)
@@ -54,50 +54,84 @@ def barrel_cells(pos, r_inner, thickness, n_layers, cell):
     phi = np.arctan2(pos[:, 1], pos[:, 0])
     i_phi = np.minimum(((phi + np.pi) / (2 * np.pi) * n_phi).astype(np.int64), n_phi - 1)
     i_z = np.floor(pos[:, 2] / cell).astype(np.int64)
-    phi_c = (i_phi + 0.5) / n_phi * 2 * np.pi - np.pi
-    centre = np.stack([r_layer * np.cos(phi_c), r_layer * np.sin(phi_c), (i_z + 0.5) * cell], 1)
+    centre = barrel_centres(layer, i_phi, i_z, r_inner, thickness, cell) if centres else None
     return layer, i_phi, i_z, centre
 
 
-def endcap_cells(pos, z_inner, thickness, n_layers, cell):
+def barrel_centres(layer, i_phi, i_z, r_inner, thickness, cell):
+    r_layer = r_inner + (layer + 0.5) * thickness
+    n_phi = np.floor(2 * np.pi * r_layer / cell)
+    phi_c = (i_phi + 0.5) / n_phi * 2 * np.pi - np.pi
+    return np.stack([r_layer * np.cos(phi_c), r_layer * np.sin(phi_c), (i_z + 0.5) * cell], 1)
+
+
+def endcap_cells(pos, z_inner, thickness, n_layers, cell, centres: bool = True):
     """(layer, i_x, i_y, side, centre) of points in an endcap starting at |z| = ``z_inner``."""
     side = np.where(pos[:, 2] >= 0, 1, -1)
     layer = np.clip(((np.abs(pos[:, 2]) - z_inner) / thickness).astype(np.int64), 0, n_layers - 1)
     i_x = np.floor(pos[:, 0] / cell).astype(np.int64)
     i_y = np.floor(pos[:, 1] / cell).astype(np.int64)
-    centre = np.stack([(i_x + 0.5) * cell, (i_y + 0.5) * cell,
-                       side * (z_inner + (layer + 0.5) * thickness)], 1)
+    centre = endcap_centres(layer, i_x, i_y, side, z_inner, thickness, cell) if centres else None
     return layer, i_x, i_y, side, centre
 
 
-def locate(coll, pos, card):
-    """cellID and cell centre of points ``pos`` already assigned to hit collection ``coll``."""
-    e, h, mu = card.ecal, card.hcal, card.muon
-    cellid = np.zeros(len(coll), np.uint64)
-    centre = np.zeros_like(pos)
+def endcap_centres(layer, i_x, i_y, side, z_inner, thickness, cell):
+    return np.stack([(i_x + 0.5) * cell, (i_y + 0.5) * cell, side * (z_inner + (layer + 0.5) * thickness)], 1)
+
+
+def _specs(card):
+    """Collection code -> (layout, start, layer thickness, layers, cell size) of the calorimeters."""
+    e, h = card.ecal, card.hcal
     h_thick = h.depth_mm / h.layers
-    specs = {
+    return {
         ECAL_BARREL: ("b", e.barrel_inner_radius_mm, e.depth_mm / e.layers, e.layers, e.cell_size_mm),
         ECAL_ENDCAP: ("e", e.endcap_inner_z_mm, e.depth_mm / e.layers, e.layers, e.cell_size_mm),
         HCAL_BARREL: ("b", h.barrel_inner_radius_mm, h_thick, h.layers, h.cell_size_mm),
         HCAL_ENDCAP: ("e", h.endcap_inner_z_mm, h_thick, h.layers, h.cell_size_mm),
         HCAL_OTHER: ("e", h.ring_inner_z_mm, h_thick, h.layers, h.cell_size_mm),
     }
-    for code, (kind, start, thick, n_layers, cell) in specs.items():
+
+
+def locate(coll, pos, card, centres: bool = True):
+    """cellID and cell centre of points ``pos`` already assigned to hit collection ``coll``.
+
+    With ``centres=False`` the calorimeter cells get no centre (see ``cell_centres``): only
+    muon-chamber points, whose centre needs the point, get theirs.
+    """
+    cellid = np.zeros(len(coll), np.uint64)
+    centre = np.zeros_like(pos)
+    for code, (kind, start, thick, n_layers, cell) in _specs(card).items():
         m = coll == code
         if not m.any():
             continue
         if kind == "b":
-            layer, ix, iy, c = barrel_cells(pos[m], start, thick, n_layers, cell)
+            layer, ix, iy, c = barrel_cells(pos[m], start, thick, n_layers, cell, centres)
             side = np.zeros_like(layer)
         else:
-            layer, ix, iy, side, c = endcap_cells(pos[m], start, thick, n_layers, cell)
+            layer, ix, iy, side, c = endcap_cells(pos[m], start, thick, n_layers, cell, centres)
         cellid[m] = encode_cellid(SYSTEM_IDS[code], side, layer, ix, iy)
-        centre[m] = c
+        if centres:
+            centre[m] = c
     m = coll == MUON
     if m.any():
-        cellid[m], centre[m] = _muon_cells(pos[m], mu)
+        cellid[m], centre[m] = _muon_cells(pos[m], card.muon)
     return cellid, centre
+
+
+def cell_centres(coll, cellid, centre, card):
+    """Fill ``centre`` of the calorimeter cells ``cellid`` (collection ``coll``) from their fields."""
+    layer = decode_field(cellid, 19, 9, False)
+    ix, iy = decode_field(cellid, 32, 16, True), decode_field(cellid, 48, 16, True)
+    for code, (kind, start, thick, _, cell) in _specs(card).items():
+        m = coll == code
+        if not m.any():
+            continue
+        if kind == "b":
+            centre[m] = barrel_centres(layer[m], ix[m], iy[m], start, thick, cell)
+        else:
+            side = decode_field(cellid[m], 5, 2, True)
+            centre[m] = endcap_centres(layer[m], ix[m], iy[m], side, start, thick, cell)
+    return centre
 
 
 def _muon_cells(pos, mu):

@@ -21,6 +21,7 @@ import numpy as np
 
 from . import cells
 from .calorimetry import CaloHits
+from .neighbours import dense_labels, nearest_in_angle, stable_argsort_small
 
 ECAL_VOXEL_MM, HCAL_VOXEL_MM = 20.0, 80.0
 BRIDGE_LAYERS = 6
@@ -30,8 +31,7 @@ FRAGMENT_MAX_HITS = 3          # components this small are fragments ...
 FRAGMENT_MAX_ANGLE = 0.12      # ... merged into the nearest bigger cluster within this angle [rad]
 _BITS = 11
 _OFF = 1 << (_BITS - 1)
-_NEIGHBOURS = np.array([(dx, dy, dz) for dx in (-1, 0, 1) for dy in (-1, 0, 1) for dz in (-1, 0, 1)
-                        if (dx, dy, dz) > (0, 0, 0)])
+_COLUMNS = ((0, 1), (1, -1), (1, 0), (1, 1))     # forward z-columns of the 26-neighbourhood
 
 
 @dataclass
@@ -60,15 +60,24 @@ def _voxel_keys(event, pos, size):
 
 
 def _grid_edges(keys, node_offset):
-    """Node id (voxel) of each entry and edges between touching occupied voxels."""
+    """Node id (voxel) of each entry and edges between touching occupied voxels.
+
+    The 13 "forward" neighbours of a voxel are (0, 0, +1) and the z-columns (0, +1), (+1, -1),
+    (+1, 0), (+1, +1) at z - 1 .. z + 1. Keys sort by (event, x, y, z), so the occupied voxels of
+    such a column segment are the (at most 3) consecutive ones from the first key >= its start.
+    """
     uniq, node = np.unique(keys, return_inverse=True)
-    edges = []
-    for dx, dy, dz in _NEIGHBOURS:
-        target = uniq + ((dx << (2 * _BITS)) + (dy << _BITS) + dz)
-        pos = np.minimum(np.searchsorted(uniq, target), len(uniq) - 1)
-        hit = uniq[pos] == target
-        edges.append(np.stack([np.flatnonzero(hit), pos[hit]], 1))
-    return node + node_offset, np.concatenate(edges) + node_offset, len(uniq)
+    n = len(uniq)
+    up = np.flatnonzero(uniq[1:] == uniq[:-1] + 1)
+    edges = [np.stack([up, up + 1], 1)]
+    for dx, dy in _COLUMNS:
+        lo_key = uniq + ((dx << (2 * _BITS)) + (dy << _BITS) - 1)
+        lo = np.searchsorted(uniq, lo_key)
+        for k in range(3):
+            pos = np.minimum(lo + k, n - 1)
+            hit = (lo + k < n) & (uniq[pos] <= lo_key + 2)
+            edges.append(np.stack([np.flatnonzero(hit), pos[hit]], 1))
+    return node + node_offset, np.concatenate(edges) + node_offset, n
 
 
 def connected_components(n: int, edges: np.ndarray) -> np.ndarray:
@@ -80,7 +89,8 @@ def connected_components(n: int, edges: np.ndarray) -> np.ndarray:
         diff = la != lb
         if not diff.any():
             return label
-        lo, hi = np.minimum(la[diff], lb[diff]), np.maximum(la[diff], lb[diff])
+        a, b, la, lb = a[diff], b[diff], la[diff], lb[diff]   # joined pairs stay joined
+        lo, hi = np.minimum(la, lb), np.maximum(la, lb)
         np.minimum.at(label, hi, lo)
         while True:
             nxt = label[label]
@@ -89,42 +99,17 @@ def connected_components(n: int, edges: np.ndarray) -> np.ndarray:
             label = nxt
 
 
-def ranges(starts, counts):
-    """Concatenated ``arange(start, start + count)`` for each pair (vectorised)."""
-    total = counts.sum()
-    shift = np.repeat(starts - np.cumsum(counts) + counts, counts)
-    return np.arange(total) + shift
-
-
 def merge_fragments(cid, c_event, pos, energy):
     """Relabel small components (<= FRAGMENT_MAX_HITS hits) to the nearest bigger one in angle."""
     n = len(c_event)
     nhit = np.bincount(cid, minlength=n)
-    e = np.bincount(cid, weights=energy, minlength=n)
     centre = np.stack([np.bincount(cid, weights=energy * pos[:, i], minlength=n) for i in range(3)], 1)
     centre /= np.linalg.norm(centre, axis=1, keepdims=True)
     frag = np.flatnonzero(nhit <= FRAGMENT_MAX_HITS)
     big = np.flatnonzero(nhit > FRAGMENT_MAX_HITS)
-    if not len(frag) or not len(big):
-        return cid
-    big = big[np.argsort(c_event[big], kind="stable")]
-    first = np.searchsorted(c_event[big], c_event[frag], "left")
-    count = np.searchsorted(c_event[big], c_event[frag], "right") - first
-    has = count > 0
-    frag, first, count = frag[has], first[has], count[has]
-    if not len(frag):
-        return cid
-    f = np.repeat(frag, count)                  # pairs are grouped by fragment
-    b = big[ranges(first, count)]
-    cos = (centre[f] * centre[b]).sum(1)
-    starts = np.cumsum(count) - count
-    best_cos = np.maximum.reduceat(cos, starts)
-    is_best = cos == np.repeat(best_cos, count)
-    pick = np.maximum.reduceat(np.where(is_best, np.arange(len(f)), -1), starts)
-    ok = best_cos > np.cos(FRAGMENT_MAX_ANGLE)
-    f, b = frag[ok], b[pick[ok]]
+    best, _ = nearest_in_angle(c_event[frag], centre[frag], c_event[big], centre[big], FRAGMENT_MAX_ANGLE)
     target = np.arange(n)
-    target[f] = b
+    target[frag[best >= 0]] = big[best[best >= 0]]
     return target[cid]
 
 
@@ -155,12 +140,12 @@ def cluster_hits(hits: CaloHits, card, n_particles: int) -> Clusters:
     seed[comp[hits.energy[use] >= SEED_MIP * mip]] = True
     ok = seed[comp]
     use, comp, layer, ecal = use[ok], comp[ok], layer[ok], ecal[ok]
-    uniq, cid = np.unique(comp, return_inverse=True)
+    uniq, cid = dense_labels(comp, n_e + n_h)
     c_event = np.zeros(len(uniq), np.int64)
     c_event[cid] = hits.event[use]
     cid = merge_fragments(cid, c_event, hits.position[use], hits.energy[use])
     # clusters ordered by event, then by decreasing energy
-    uniq, cid = np.unique(cid, return_inverse=True)
+    uniq, cid = dense_labels(cid, len(uniq))
     c_event = c_event[uniq]
     energy = np.bincount(cid, weights=hits.energy[use])
     order = np.lexsort((-energy, c_event))
@@ -195,7 +180,7 @@ def _properties(hits, use, cid, layer, ecal, c_event, card, n_particles) -> Clus
     shape = np.stack([first, shower_max, last - first, np.sqrt(np.maximum(width2, 0)),
                       e_ecal / energy, nhit], 1)
     err = np.sqrt(card.ecal.sampling_term**2 * e_ecal + card.hcal.sampling_term**2 * (energy - e_ecal))
-    order = np.argsort(cid, kind="stable")
+    order = stable_argsort_small(cid, n)
     hit_offsets = np.zeros(n + 1, np.int64)
     np.cumsum(nhit, out=hit_offsets[1:])
     # truth: true energy of each particle in each cluster, as a fraction of the cluster's

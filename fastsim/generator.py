@@ -59,21 +59,33 @@ def _pythia_data():
     return pythia8mc.Pythia("", False).particleData
 
 
-def _read_event(event):
-    """One Pythia event record (without the system entry 0) as a list of tuples.
+def _read_batch(batch):
+    """Pythia's awkward event batch (``Pythia.nextBatch``, filled in C++) as flat numpy columns.
 
-    Only decay products (|status| 91-99) get a production vertex: partons and string hadrons are
-    produced at the fm-scale origin, which is (0, 0, 0) at detector scale.
+    The system entry 0 of each event is dropped. Only decay products (|status| 91-99) get a
+    production vertex: partons and string hadrons are produced at the fm-scale origin, which is
+    (0, 0, 0) at detector scale.
     """
-    rows, vtx = [], []
-    for j in range(1, event.size()):
-        q = event[j]
-        status = q.status()
-        rows.append((q.id(), status, q.mother1(), q.mother2(), q.px(), q.py(), q.pz(),
-                     q.e(), q.m()))
-        if 90 < abs(status) < 100:       # decay products: the only mm-scale production vertices
-            vtx.append((j - 1, q.xProd(), q.yProd(), q.zProd(), q.tProd()))
-    return rows, vtx
+    import awkward as ak
+
+    prt = batch.prt[:, 1:]
+    counts = ak.to_numpy(ak.num(prt)).astype(np.int64)
+    flat = ak.flatten(prt)
+
+    def col(field):
+        return ak.to_numpy(flat[field])
+
+    p = flat["p"]
+    table = {"pdg": col("id"), "status": col("status"), "m1": col("mother1").astype(np.int64),
+             "m2": col("mother2").astype(np.int64), "mass": col("m").astype(np.float64),
+             "p4": np.stack([ak.to_numpy(p[k]) for k in ("px", "py", "pz", "e")], 1).astype(np.float64)}
+    vprod = flat["vProd"]
+    decayed = (np.abs(table["status"]) > 90) & (np.abs(table["status"]) < 100)
+    table["xt"] = np.zeros((len(decayed), 4))
+    if decayed.any():
+        v = vprod[decayed]
+        table["xt"][decayed] = np.stack([ak.to_numpy(ak.fill_none(v[k], 0.0)) for k in ("px", "py", "pz", "e")], 1)
+    return counts, table
 
 
 def _parents_from_mothers(status, m1, m2):
@@ -91,15 +103,12 @@ def _parents_from_mothers(status, m1, m2):
     return n, flat
 
 
-def _assemble(rows_per_event, vtx_per_event) -> TruthBatch:
-    counts = np.array([len(r) for r in rows_per_event], np.int64)
+def _assemble(counts, table) -> TruthBatch:
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
-    table = np.array([row for rows in rows_per_event for row in rows], np.float64).reshape(-1, 9)
-    pdg = table[:, 0].astype(np.int32)
-    pstat = table[:, 1].astype(np.int32)
-    n_par, flat = _parents_from_mothers(pstat, table[:, 2].astype(np.int64),
-                                        table[:, 3].astype(np.int64))
+    pdg = table["pdg"].astype(np.int32)
+    pstat = table["status"].astype(np.int32)
+    n_par, flat = _parents_from_mothers(pstat, table["m1"], table["m2"])
     local = flat - 1                       # Pythia index 0 is the event-system entry, dropped
     owner = np.repeat(np.arange(len(pdg)), n_par)
     keep = local >= 0
@@ -110,19 +119,13 @@ def _assemble(rows_per_event, vtx_per_event) -> TruthBatch:
     glob = local + offsets[:-1][event_of[owner]]
     daughter_offsets, dglob = invert_relation(len(pdg), parent_offsets, glob)
     daughters = dglob - offsets[:-1][event_of[dglob]]
-    vertex = np.zeros((len(pdg), 3))
-    time = np.zeros(len(pdg), np.float32)
-    vt = [(i + offsets[e], *v) for e, vs in enumerate(vtx_per_event) for (i, *v) in vs]
-    if vt:
-        vt = np.array(vt)
-        idx = vt[:, 0].astype(np.int64)
-        vertex[idx] = vt[:, 1:4]
-        time[idx] = vt[:, 4] / C_MM_PER_NS
+    vertex = table["xt"][:, :3].copy()
+    time = (table["xt"][:, 3] / C_MM_PER_NS).astype(np.float32)
     status = np.where(pstat > 0, 1, np.where(np.abs(pstat) == 12, 4, 2)).astype(np.int32)
     uniq, inv = np.unique(pdg, return_inverse=True)
     charge = np.array([_charge(int(u)) for u in uniq], np.float32)[inv]
     return TruthBatch(offsets=offsets, pdg=pdg, status=status, charge=charge,
-                      mass=table[:, 8].copy(), p4=table[:, 4:8].copy(), vertex=vertex, time=time,
+                      mass=table["mass"], p4=table["p4"], vertex=vertex, time=time,
                       parent_offsets=parent_offsets, parents=local.astype(np.int32),
                       daughter_offsets=daughter_offsets, daughters=daughters.astype(np.int32))
 
@@ -139,14 +142,19 @@ def generate_pythia(process: str, n_events: int, seed: int, chunk: int = 0,
         raise ValueError(f"unknown process {process!r}; known: {', '.join(PROCESSES)}, gun")
     pythia = _pythia(process, float(ecm or PROCESSES[process][1]))
     pythia.rndm.init(pythia_seed(seed, chunk))
-    rows, vtx = [], []
-    while len(rows) < n_events:
-        if not pythia.next():
-            continue
-        r, v = _read_event(pythia.event)
-        rows.append(r)
-        vtx.append(v)
-    return _assemble(rows, vtx)
+    batches, n = [], 0
+    while n < n_events:                      # failed events are skipped, as by a next() loop
+        batch = pythia.nextBatch(n_events - n, "skip")
+        batches.append(batch)
+        n += len(batch)
+    counts, table = _read_batch(batches[0] if len(batches) == 1 else _concat(batches))
+    return _assemble(counts, table)
+
+
+def _concat(batches):
+    import awkward as ak
+
+    return ak.concatenate(batches)
 
 
 def generate_gun(pdg: int, n_events: int, rng: np.random.Generator, energy=(10.0, 10.0),

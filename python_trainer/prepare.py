@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from k4mlpf.atomic import atomic_path
 from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile
 from k4mlpf.elements import ElementCollections, pack_elements
 
@@ -96,15 +96,8 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     meta = {"source": os.path.abspath(input_path), "detector": detector, "b_field": b_field,
             "options": asdict(options), "version": SHARD_VERSION}
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=target.name + ".", suffix=".tmp.npz", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target, suffix=".tmp.npz") as tmp:
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return target, int(len(arrays["track_counts"])), True
 
 

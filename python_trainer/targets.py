@@ -71,34 +71,47 @@ def status1_ancestor(mc, mc_offsets: np.ndarray) -> np.ndarray:
 
 def greedy_assign(element: np.ndarray, particle: np.ndarray, weight: np.ndarray, particle_energy: np.ndarray,
                   taken_particles: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Match particles to elements: each particle to its highest-weight element, conflicts won by energy.
+    """Match particles to elements: the result of taking particles in decreasing energy, each
+    choosing its highest-weight element still free (ties: the lowest element index).
 
-    Returns the matched (element, particle) pairs. Equivalent to taking particles in decreasing
-    energy, each choosing its best still-free element.
+    Computed by deferred acceptance, vectorized over all particles: every unmatched particle
+    proposes to its next-best element, every element keeps the most energetic particle it has
+    seen and releases the one it held. With one energy ranking shared by all elements this stable
+    matching is unique and equals the sequential greedy. Returns matched (element, particle) pairs.
     """
-    free_elem = np.ones(int(element.max(initial=-1)) + 1, bool)
-    open_part = np.ones(len(particle_energy), bool)
-    if taken_particles is not None:
-        open_part[taken_particles] = False
-    out_e, out_p = [], []
-    while True:
-        active = open_part[particle] & free_elem[element]
-        if not active.any():
-            break
-        e, p, w = element[active], particle[active], weight[active]
-        order = np.lexsort((-w, p))  # per particle, best element first
-        first = np.unique(p[order], return_index=True)[1]
-        prop_e, prop_p = e[order][first], p[order][first]
-        order = np.lexsort((-particle_energy[prop_p], prop_e))  # per element, most energetic proposer
-        win = np.unique(prop_e[order], return_index=True)[1]
-        won_e, won_p = prop_e[order][win], prop_p[order][win]
-        free_elem[won_e] = False
-        open_part[won_p] = False
-        out_e.append(won_e)
-        out_p.append(won_p)
-    if not out_e:
+    usable = np.ones(len(particle), bool) if taken_particles is None else ~np.isin(particle, taken_particles)
+    element, particle, weight = element[usable], particle[usable], weight[usable]
+    if len(element) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    return np.concatenate(out_e), np.concatenate(out_p)
+    order = np.lexsort((element, -weight, particle))  # per particle, its elements best first
+    element, particle = element[order], particle[order]
+    parts, start, count = np.unique(particle, return_index=True, return_counts=True)
+    pointer, end = start.copy(), start + count  # next option of each particle (by position in `parts`)
+    matched = np.zeros(len(parts), bool)
+    holder = np.full(int(element.max()) + 1, -1, np.int64)  # element -> index into `parts`
+    energy = particle_energy[parts]
+    while True:
+        proposing = np.flatnonzero(~matched & (pointer < end))
+        if len(proposing) == 0:
+            break
+        target = element[pointer[proposing]]
+        current = holder[target]
+        # candidates per element: this round's proposers and the element's current holder
+        cand_elem = np.concatenate([target, target[current >= 0]])
+        cand_part = np.concatenate([proposing, current[current >= 0]])
+        pick = np.lexsort((-energy[cand_part], cand_elem))
+        first = np.unique(cand_elem[pick], return_index=True)[1]
+        win_elem, win_part = cand_elem[pick][first], cand_part[pick][first]
+        released = holder[win_elem]
+        released = released[(released >= 0) & (released != win_part)]
+        matched[released] = False
+        pointer[released] += 1  # that element is gone for good for them
+        holder[win_elem] = win_part
+        matched[win_part] = True
+        losers = proposing[~matched[proposing]]
+        pointer[losers] += 1
+    taken = np.flatnonzero(holder >= 0)
+    return taken, parts[holder[taken]]
 
 
 def _sum_pairs(element: np.ndarray, particle: np.ndarray, weight: np.ndarray):

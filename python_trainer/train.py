@@ -25,7 +25,6 @@ import json
 import math
 import os
 import signal
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from k4mlpf.atomic import atomic_path
 from k4mlpf.model import MLPF, MLPFConfig, load_config, mlpf_loss
 
 from .data import EventSet, batches, make_batch, model_inputs
@@ -125,15 +125,9 @@ def backbone_state(path: str | os.PathLike) -> tuple[dict, MLPFConfig, dict]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint or model file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-        if isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT:
-            return payload["model"], MLPFConfig.from_dict(payload["model_config"]), payload.get("info", {})
-        raise CheckpointError(f"{path}: a torch file, but not a k4mlpf checkpoint (no format {CHECKPOINT_FORMAT})")
-    except CheckpointError:
-        raise
-    except Exception:  # not a pickle: maybe an exported TorchScript algorithm module
-        pass
+    if not _is_torchscript(path):
+        payload = load_checkpoint(path)
+        return payload["model"], MLPFConfig.from_dict(payload["model_config"]), payload.get("info", {})
     try:
         from k4mlpf.model import load_algorithm, read_metadata
 
@@ -143,6 +137,16 @@ def backbone_state(path: str | os.PathLike) -> tuple[dict, MLPFConfig, dict]:
         raise CheckpointError(f"{path}: neither a k4mlpf checkpoint nor an exported model ({err})") from err
     state = {k.removeprefix("model."): v for k, v in module.state_dict().items() if k.startswith("model.")}
     return state, MLPFConfig.from_dict(meta["config"]), {"detector": meta.get("detector")}
+
+
+def _is_torchscript(path: Path) -> bool:
+    """An exported algorithm module (a TorchScript zip archive holds code/ and constants.pkl)."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("constants.pkl") for name in archive.namelist())
 
 
 def load_state_checked(model: MLPF, state: dict, source: str) -> None:
@@ -167,14 +171,8 @@ def lr_lambda(warmup: int, total: int, min_ratio: float):
 
 # -- checkpoints --------------------------------------------------------------------------------------
 def save_atomic(obj, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def load_checkpoint(path: Path) -> dict:
@@ -332,17 +330,12 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
 
 def _write_logs(output: Path, history: list[dict]) -> None:
     keys = list(dict.fromkeys(k for row in history for k in row))
-    for name, writer in (("log.csv", "csv"), ("log.json", "json")):
-        path = output / name
-        fd, tmp = tempfile.mkstemp(prefix=name + ".", dir=output)
-        with os.fdopen(fd, "w", newline="") as stream:
-            if writer == "csv":
-                w = csv.DictWriter(stream, fieldnames=keys)
-                w.writeheader()
-                w.writerows(history)
-            else:
-                json.dump(history, stream, indent=1)
-        os.replace(tmp, path)
+    with atomic_path(output / "log.csv") as tmp, open(tmp, "w", newline="") as stream:
+        writer = csv.DictWriter(stream, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(history)
+    with atomic_path(output / "log.json") as tmp, open(tmp, "w") as stream:
+        json.dump(history, stream, indent=1)
 
 
 def seed_everything(seed: int) -> None:

@@ -65,3 +65,18 @@ def json_differences(ours, theirs, path: str = "", out: list | None = None, limi
     elif ours != theirs or type(ours) is not type(theirs):
         out.append(f"{path}: {ours!r} != {theirs!r}")
     return out
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory):
+    """24 fast-simulation CLD ttbar events and their prepared shard (made once per test session)."""
+    from fastsim.pipeline import RunConfig, run
+    from python_trainer.prepare import PrepareOptions, prepare
+
+    folder = tmp_path_factory.mktemp("sample")
+    path = folder / "cld_ttbar.edm4hep.root"
+    run(RunConfig(detector="CLD", process="ttbar", n_events=24, seed=7, chunk_size=12), str(path), jobs=1,
+        progress=False)
+    shards = prepare([str(path)], str(folder / "shards"), PrepareOptions(pf_collection="BaselinePFOs"),
+                     progress=False)
+    return {"file": path, "shards": [str(s) for s in shards], "folder": folder}

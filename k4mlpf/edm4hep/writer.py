@@ -415,14 +415,14 @@ def _gp_kind(key: str, values: list) -> str:
 
 
 def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.PathLike,
-                        produce: Callable[[dict[str, ak.Array]], tuple[dict, dict]] | None = None, *,
+                        produce: Callable[[dict[str, ak.Array], "EDM4hepFile"], tuple[dict, dict]] | None = None, *,
                         inputs: list[str] | None = None, step_size: int = 500,
                         progress: Callable[[int], None] | None = None) -> int:
     """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
 
-    ``produce`` receives the chunk's collections named by ``inputs`` (read with today's member
-    names) and returns ``(collections, types)`` of the new collections. Frame parameters and the
-    ``metadata`` frame are copied. Returns the number of events written.
+    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` and the open
+    source file, and returns ``(collections, types)`` of the new collections. Frame parameters and
+    the ``metadata`` frame are copied. Returns the number of events written.
     """
     from .reader import EDM4hepFile
 
@@ -443,7 +443,7 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                 collections, all_types = dict(chunk), dict(types)
                 if produce is not None:
                     view = {n: chunk[n] for n in (inputs or [])}
-                    new, new_types = produce(view)
+                    new, new_types = produce(view, source)
                     clash = set(new) & set(collections)
                     if clash:
                         raise WriteError(f"new collections {sorted(clash)} already exist in the input",

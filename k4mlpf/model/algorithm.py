@@ -12,8 +12,6 @@ metadata through `module.run_method("metadata")` (Dict[str, str]) or the attribu
 """
 import copy
 import json
-import os
-import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +21,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from k4mlpf.atomic import atomic_path
 from k4mlpf.model.columns import CLASS_NAMES, CLASS_PDG, CLUSTER_COLUMNS, HIT_COLUMNS, TRACK_COLUMNS
 from k4mlpf.model.decode import decode
 from k4mlpf.model.mlpf import MLPF
@@ -99,16 +98,8 @@ def save_algorithm(algo: Union[MLPFAlgorithm, torch.jit.ScriptModule], path: Uni
     if not isinstance(algo, torch.jit.ScriptModule):
         algo = script_algorithm(algo)
     meta = json.dumps(dict(algo.metadata()), sort_keys=True)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with _torchscript():
-            torch.jit.save(algo, tmp, _extra_files={METADATA_FILE: meta})
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path) as tmp, _torchscript():
+        torch.jit.save(algo, tmp, _extra_files={METADATA_FILE: meta})
     return path
 
 

@@ -69,7 +69,7 @@ def test_new_collections_next_to_the_input(tmp_path):
     source = fixture_path("cld_like_rec_podio107.edm4hep.root")
     out = tmp_path / "with_new.edm4hep.root"
 
-    def produce(chunk):
+    def produce(chunk, source):
         pfos = chunk["PandoraPFOs"]
         new = ak.zip({"PDG": pfos.PDG, "energy": pfos.energy * 2, "clusters": pfos.clusters}, depth_limit=2)
         return {"MLPFPFOs": new}, {"MLPFPFOs": collection_type("ReconstructedParticle")}

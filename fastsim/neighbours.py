@@ -1,0 +1,92 @@
+"""Vectorised neighbour searches shared by clustering and the baseline PF.
+
+Objects of many events are given as flat arrays with the event of each object. Pair searches
+return flat pair lists grouped by the first object; nothing loops over events in Python.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_CELL_BITS = 6                 # per direction component: cells of >= 1/30 fit
+_DIR_COLUMNS = np.array([(dx << (2 * _CELL_BITS)) + (dy << _CELL_BITS)
+                         for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+
+
+def ranges(starts, counts):
+    """Concatenated ``arange(start, start + count)`` for each pair (vectorised)."""
+    total = counts.sum()
+    shift = np.repeat(starts - np.cumsum(counts) + counts, counts)
+    return np.arange(total) + shift
+
+
+def dense_labels(labels, n: int):
+    """``np.unique(labels, return_inverse=True)`` for labels in [0, n), without sorting."""
+    present = np.zeros(n, bool)
+    present[labels] = True
+    rank = np.cumsum(present) - 1
+    return np.flatnonzero(present), rank[labels]
+
+
+def stable_argsort_small(values, n: int):
+    """Stable argsort of integers in [0, n): numpy's radix sort (16-bit keys) when they fit."""
+    return np.argsort(values.astype(np.uint16) if n <= 1 << 16 else values, kind="stable")
+
+
+def pairs_by_event(ev_a, ev_b):
+    """All (i, j) with ev_a[i] == ev_b[j], grouped by i; ev_b must be sorted."""
+    first = np.searchsorted(ev_b, ev_a, "left")
+    count = np.searchsorted(ev_b, ev_a, "right") - first
+    return np.repeat(np.arange(len(ev_a)), count), ranges(first, count)
+
+
+def best_per_first(i, score, n):
+    """For each i in [0, n), the pair index with the lowest score (first one on ties; -1 if none)."""
+    best = np.full(n, -1)
+    if len(i):
+        order = np.lexsort((score, i))
+        first = np.ones(len(order), bool)
+        first[1:] = i[order][1:] != i[order][:-1]
+        best[i[order][first]] = order[first]
+    return best
+
+
+def _direction_keys(event, u, cell):
+    """Sortable key of (event, direction cell of size ``cell``) of unit vectors ``u``."""
+    v = np.floor(np.nan_to_num(u) / cell).astype(np.int64) + (1 << (_CELL_BITS - 1))
+    return ((event.astype(np.int64) << (3 * _CELL_BITS)) | (v[:, 0] << (2 * _CELL_BITS))
+            | (v[:, 1] << _CELL_BITS) | v[:, 2])
+
+
+def nearest_in_angle(ev_a, u_a, ev_b, u_b, max_angle: float):
+    """For each a, the b of the same event with the largest cos(angle) if the angle < ``max_angle``.
+
+    ``u_a``, ``u_b`` are unit vectors. Candidates come from a grid of direction cells of size
+    ``max_angle``: two directions closer than that (chord 2 sin(a/2) < a) lie in the same or
+    touching cells, so only those pairs are compared. Returns (index into b or -1, cos).
+    Ties (equal cos) go to the lowest b index.
+    """
+    if max_angle < 1.0 / ((1 << (_CELL_BITS - 1)) - 2):
+        raise ValueError(f"max_angle {max_angle} too small for the direction grid")
+    best = np.full(len(ev_a), -1)
+    best_cos = np.full(len(ev_a), -np.inf)
+    if not len(ev_a) or not len(ev_b):
+        return best, best_cos
+    bkey = _direction_keys(ev_b, u_b, max_angle)
+    order = np.argsort(bkey, kind="stable")
+    bkey = bkey[order]
+    column = _direction_keys(ev_a, u_a, max_angle)[:, None] + _DIR_COLUMNS
+    first = np.searchsorted(bkey, column - 1, "left")        # cells z - 1 .. z + 1 of each column
+    count = (np.searchsorted(bkey, column + 1, "right") - first).ravel()
+    a = np.repeat(np.arange(len(ev_a)), count.reshape(len(ev_a), -1).sum(1))
+    b = order[ranges(first.ravel(), count)]
+    cos = (u_a[a] * u_b[b]).sum(1)
+    near = cos > np.cos(max_angle)
+    a, b, cos = a[near], b[near], cos[near]
+    sel = np.lexsort((b, -cos, a))
+    keep = np.ones(len(sel), bool)
+    keep[1:] = a[sel][1:] != a[sel][:-1]
+    sel = sel[keep]
+    best[a[sel]] = b[sel]
+    best_cos[a[sel]] = cos[sel]
+    return best, best_cos

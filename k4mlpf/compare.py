@@ -1,0 +1,70 @@
+"""``python -m k4mlpf compare``: particle-flow collections of one file side by side against truth.
+
+Jets (ee_genkt R=0.4, p=-1, pt > 5 GeV, matched within ΔR < 0.1) and MET of every chosen
+``ReconstructedParticle`` collection (e.g. MLPFPFOs, PandoraPFOs, BaselinePFOs) against the truth
+particles (MCParticles with generator status 1, no neutrinos). Prints a table; writes
+``compare.json`` and plots. Same code as the trainer's ``evaluate`` (``k4mlpf.evaluation``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from .edm4hep.reader import EDM4hepFile
+from .evaluation import Particles, jet_performance, met_performance
+from .particles import NEUTRINOS
+
+
+def _flat(a) -> np.ndarray:
+    return np.asarray(ak.to_numpy(ak.flatten(a, axis=None)))
+
+
+def truth_particles(mc) -> Particles:
+    keep = (_flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(_flat(mc.PDG)), NEUTRINOS)
+    px, py, pz, m = _flat(mc.momentum.x), _flat(mc.momentum.y), _flat(mc.momentum.z), _flat(mc.mass)
+    rows = np.stack([px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + m**2)], axis=1)
+    return Particles.from_rows(rows, np.asarray(ak.num(mc, axis=1)), keep=keep)
+
+
+def reco_particles(pfos) -> Particles:
+    rows = np.stack([_flat(pfos.momentum.x), _flat(pfos.momentum.y), _flat(pfos.momentum.z), _flat(pfos.energy)],
+                    axis=1) if len(pfos) else np.zeros((0, 4))
+    return Particles.from_rows(rows, np.asarray(ak.num(pfos, axis=1)))
+
+
+def compare(path: str | os.PathLike, collections: list[str], output_dir: str | os.PathLike | None = None,
+            mc: str = "MCParticles", step_size: int = 1000) -> dict:
+    pieces: dict[str, list] = {name: [] for name in [mc, *collections]}
+    with EDM4hepFile(path) as f:
+        for chunk in f.iterate([mc, *collections], step_size=step_size):
+            for name in pieces:
+                pieces[name].append(chunk[name])
+    arrays = {name: ak.concatenate(v) if v else ak.Array([]) for name, v in pieces.items()}
+    truth = truth_particles(arrays[mc])
+    result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {}}
+    for name in collections:
+        reco = reco_particles(arrays[name])
+        jets = jet_performance(reco, truth)
+        jets.pop("ratio"), jets.pop("truth_pt")
+        missing = met_performance(reco, truth)
+        missing.pop("reco"), missing.pop("truth")
+        result["jets"][name], result["met"][name] = jets, missing
+    if output_dir is not None:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(output_dir) / "compare.json", "w") as stream:
+            json.dump(result, stream, indent=1, default=float)
+    return result
+
+
+def table(result: dict) -> str:
+    lines = [f"{result['file']}: {result['events']} events",
+             f"{'collection':<16} {'jet median':>10} {'jet IQR/med':>12} {'jet eff':>8} {'MET ΔIQR [GeV]':>15}"]
+    for name, jets in result["jets"].items():
+        lines.append(f"{name:<16} {jets['response']['median']:>10.3f} {jets['response']['resolution']:>12.3f} "
+                     f"{jets['efficiency']:>8.3f} {result['met'][name]['delta']['iqr']:>15.2f}")
+    return "\n".join(lines)

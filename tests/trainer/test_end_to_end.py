@@ -1,0 +1,39 @@
+"""generate -> prepare -> train a few steps -> export -> reco -> compare, through the command lines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import REPO
+from k4mlpf.edm4hep import EDM4hepFile
+
+
+def _run(*args):
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=REPO)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return out.stdout
+
+
+def test_chain(small_sample, tmp_path):
+    shards = small_sample["shards"]
+    _run("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "run"), "--epochs", "1",
+         "--max-steps", "3", "--batch-size", "4", "--quiet")
+    _run("-m", "python_trainer", "export", str(tmp_path / "run" / "last.pt"), "--output", str(tmp_path / "mlpf.pt"))
+    _run("-m", "k4mlpf", "reco", str(small_sample["file"]), "--model", str(tmp_path / "mlpf.pt"),
+         "--output", str(tmp_path / "reco.edm4hep.root"), "--quiet")
+    with EDM4hepFile(tmp_path / "reco.edm4hep.root") as f, EDM4hepFile(small_sample["file"]) as g:
+        assert set(f.collections()) == set(g.collections()) | {"MLPFPFOs"}
+        assert f.collections()["MLPFPFOs"].type == "edm4hep::ReconstructedParticleCollection"
+        pfos = f.arrays("MLPFPFOs")["MLPFPFOs"]
+        assert len(pfos) == 24
+    table = _run("-m", "k4mlpf", "compare", str(tmp_path / "reco.edm4hep.root"), "-c", "MLPFPFOs", "BaselinePFOs",
+                 "--output", str(tmp_path / "cmp"))
+    assert "MLPFPFOs" in table and "BaselinePFOs" in table
+    result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
+    assert result["events"] == 24 and result["jets"]["BaselinePFOs"]["n_truth_jets"] > 0
+    summary = _run("-m", "python_trainer", "evaluate", str(tmp_path / "mlpf.pt"), *shards, "--output",
+                   str(tmp_path / "eval"), "--quiet")
+    assert "jet_resolution_ratio_mlpf_over_pf" in summary
+    assert (tmp_path / "eval" / "jet_response.png").exists()
