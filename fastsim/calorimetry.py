@@ -22,6 +22,7 @@ import numpy as np
 from . import cells, showers
 from .helix import calo_entry, trajectories
 from .showers import PathMaterial, Spots
+from .neighbours import norm3
 from .truth import NEUTRINOS, TruthBatch
 
 NUCLEON_MASS = 0.93827
@@ -158,10 +159,10 @@ def _spot_positions(spots, entry, d, rng):
     k = spots.particle
     phi = rng.uniform(0, 2 * np.pi, len(spots.s))
     cos, sin = np.cos(phi), np.sin(phi)
-    pos = np.empty((len(k), 3))
+    pos = np.empty((3, len(k)))
     for i in range(3):   # per coordinate: the same arithmetic as the (n, 3) form, fewer temporaries
-        pos[:, i] = entry[k, i] + spots.s * d[k, i] + spots.r * (cos * e1[k, i] + sin * e2[k, i])
-    return pos
+        pos[i] = entry[:, i][k] + spots.s * d[:, i][k] + spots.r * (cos * e1[:, i][k] + sin * e2[:, i][k])
+    return pos.T.copy()
 
 
 def _visible(spots, coll, g, card, rng, n_particles):
@@ -204,7 +205,8 @@ def _cell_keys(event, coll, cellid):
 
 
 def _group_cells(event, coll, cellid):
-    """Hit index of every point (hits ordered by event, collection, cellID) and one point per hit."""
+    """Group points by cell: hit index of every point (hits ordered by event, collection, cellID),
+    one point per hit, and the grouping order of the points."""
     if len(event) and event.max() >= 1 << 18:              # beyond the packed key: the slow way
         order = np.lexsort((cellid, coll, event))
         change_keys = (event[order], cellid[order])
@@ -214,23 +216,35 @@ def _group_cells(event, coll, cellid):
         change_keys = (key[order],)
     change = np.ones(len(order), bool)
     change[1:] = np.logical_or.reduce([k[1:] != k[:-1] for k in change_keys])
+    hit_sorted = np.cumsum(change) - 1
     hit_of = np.empty(len(order), np.int64)
-    hit_of[order] = np.cumsum(change) - 1
-    return hit_of, order[change]
+    hit_of[order] = hit_sorted
+    return hit_of, order[change], order
 
 
-def _group_links(hit, particle, energy, n_particles):
-    """Truth links: the (hit, particle) pairs, ordered, with their summed true energy."""
-    key = hit * (n_particles + 1) + particle
-    uniq, inv = np.unique(key, return_inverse=True)
-    return uniq // (n_particles + 1), uniq % (n_particles + 1), np.bincount(inv, weights=energy)
+def _group_links(hit_of, particle, energy, order, n_particles):
+    """Truth links: the (hit, particle) pairs of the real (particle >= 0) points, ordered, with
+    their summed true energy (summed in point order). ``order`` groups the points by hit."""
+    order = order[particle[order] >= 0]
+    key = hit_of[order] * (n_particles + 1) + particle[order]
+    by_key = np.argsort(key, kind="stable")       # runs of equal hits: a nearly sorted array
+    key_s = key[by_key]
+    change = np.ones(len(key_s), bool)
+    change[1:] = key_s[1:] != key_s[:-1]
+    link_of = np.empty(len(hit_of), np.int64)
+    link_of[order[by_key]] = np.cumsum(change) - 1
+    real = particle >= 0
+    uniq = key_s[change]
+    e = np.bincount(link_of[real], weights=energy[real], minlength=len(uniq))
+    return uniq // (n_particles + 1), uniq % (n_particles + 1), e
 
 
 def simulate_calorimetry(truth: TruthBatch, card, rng) -> tuple[CaloHits, EnergyBook]:
     spots, pos, coll, g, inside, book = _deposits(truth, card, rng)
     vis = _visible(spots, coll, g, card, rng, len(truth.pdg))
     event = truth.event[g][inside]
-    pos, coll, g, vis, e_true = pos[inside], coll[inside], g[inside], vis[inside], spots.energy[inside]
+    pos = np.compress(inside, pos, axis=0)        # (rows of (n, 3) arrays: take/compress, not a[mask])
+    coll, g, vis, e_true = coll[inside], g[inside], vis[inside], spots.energy[inside]
     n_ev, n_pos, n_coll, n_e = _noise(truth.n_events, card, rng)
     event = np.concatenate([event, n_ev])
     pos = np.concatenate([pos, n_pos])
@@ -238,25 +252,25 @@ def simulate_calorimetry(truth: TruthBatch, card, rng) -> tuple[CaloHits, Energy
     vis = np.concatenate([vis, n_e])
     g = np.concatenate([g, np.full(len(n_ev), -1)])
     e_true = np.concatenate([e_true, np.zeros(len(n_ev))])
-    cellid, centre = cells.locate(coll, pos, card, centres=False)
-    hit_of, first = _group_cells(event, coll, cellid)
-    centre = cells.cell_centres(coll[first], cellid[first], centre[first], card)
-    energy = np.bincount(hit_of, weights=vis)
+    cellid, index, centre = cells.locate(coll, pos, card)
+    hit_of, first, order = _group_cells(event, coll, cellid)
     hcoll = coll[first]
+    centre = cells.cell_centres(hcoll, [i[first] for i in index], np.take(centre, first, axis=0), card)
+    energy = np.bincount(hit_of, weights=vis)
     threshold = np.select([hcoll <= cells.ECAL_ENDCAP, hcoll == cells.MUON],
                           [card.ecal.mip_gev * card.ecal.hit_threshold_mip, 0.0],
                           card.hcal.mip_gev * card.hcal.hit_threshold_mip)
     keep = energy >= threshold
     new_index = np.cumsum(keep) - 1
     term = np.where(hcoll <= cells.ECAL_ENDCAP, card.ecal.sampling_term, card.hcal.sampling_term)
-    time = np.linalg.norm(centre, axis=1) / C_MM_PER_NS + 0.1 * rng.standard_normal(len(first))
+    time = norm3(centre) / C_MM_PER_NS + 0.1 * rng.standard_normal(len(first))
     # truth links: (hit, particle) -> summed true energy
-    real = g >= 0
-    link_hit, link_particle, link_e = _group_links(hit_of[real], g[real], e_true[real], len(truth.pdg))
+    link_hit, link_particle, link_e = _group_links(hit_of, g, e_true, order, len(truth.pdg))
     lkeep = keep[link_hit]
-    hits = CaloHits(event=event[first][keep], coll=hcoll[keep], cellid=cellid[first][keep],
-                    energy=energy[keep], energy_error=(term * np.sqrt(energy))[keep],
-                    time=time[keep], position=centre[keep],
+    kept = first[keep]
+    hits = CaloHits(event=event[kept], coll=hcoll[keep], cellid=cellid[kept],
+                    energy=energy[keep], energy_error=term[keep] * np.sqrt(energy[keep]),
+                    time=time[keep], position=np.compress(keep, centre, axis=0),
                     type=cells.HIT_TYPES[hcoll[keep]], link_hit=new_index[link_hit[lkeep]],
                     link_particle=link_particle[lkeep], link_energy=link_e[lkeep])
     return hits, book

@@ -92,45 +92,45 @@ def _specs(card):
     }
 
 
-def locate(coll, pos, card, centres: bool = True):
-    """cellID and cell centre of points ``pos`` already assigned to hit collection ``coll``.
-
-    With ``centres=False`` the calorimeter cells get no centre (see ``cell_centres``): only
-    muon-chamber points, whose centre needs the point, get theirs.
+def locate(coll, pos, card):
+    """cellIDs of points ``pos`` already assigned to hit collection ``coll``, their cell indices
+    (arrays layer, x, y, side) and the cell centres of the muon-chamber points (others zero);
+    ``cell_centres`` gives the calorimeter cells theirs from the indices.
     """
     cellid = np.zeros(len(coll), np.uint64)
+    index = [np.zeros(len(coll), np.int64) for _ in range(4)]
     centre = np.zeros_like(pos)
     for code, (kind, start, thick, n_layers, cell) in _specs(card).items():
-        m = coll == code
-        if not m.any():
+        m = np.flatnonzero(coll == code)
+        if not len(m):
             continue
+        p = np.take(pos, m, axis=0)
         if kind == "b":
-            layer, ix, iy, c = barrel_cells(pos[m], start, thick, n_layers, cell, centres)
+            layer, ix, iy, _ = barrel_cells(p, start, thick, n_layers, cell, centres=False)
             side = np.zeros_like(layer)
         else:
-            layer, ix, iy, side, c = endcap_cells(pos[m], start, thick, n_layers, cell, centres)
+            layer, ix, iy, side, _ = endcap_cells(p, start, thick, n_layers, cell, centres=False)
         cellid[m] = encode_cellid(SYSTEM_IDS[code], side, layer, ix, iy)
-        if centres:
-            centre[m] = c
+        for column, value in zip(index, (layer, ix, iy, side)):
+            column[m] = value
     m = coll == MUON
     if m.any():
         cellid[m], centre[m] = _muon_cells(pos[m], card.muon)
-    return cellid, centre
+    return cellid, index, centre
 
 
-def cell_centres(coll, cellid, centre, card):
-    """Fill ``centre`` of the calorimeter cells ``cellid`` (collection ``coll``) from their fields."""
-    layer = decode_field(cellid, 19, 9, False)
-    ix, iy = decode_field(cellid, 32, 16, True), decode_field(cellid, 48, 16, True)
+def cell_centres(coll, index, centre, card):
+    """Fill ``centre`` of the calorimeter cells of collection ``coll`` from their ``index``
+    (layer, x, y, side arrays)."""
     for code, (kind, start, thick, _, cell) in _specs(card).items():
-        m = coll == code
-        if not m.any():
+        m = np.flatnonzero(coll == code)
+        if not len(m):
             continue
-        if kind == "b":
-            centre[m] = barrel_centres(layer[m], ix[m], iy[m], start, thick, cell)
-        else:
-            side = decode_field(cellid[m], 5, 2, True)
-            centre[m] = endcap_centres(layer[m], ix[m], iy[m], side, start, thick, cell)
+        layer, ix, iy, side = (i[m] for i in index)
+        c = (barrel_centres(layer, ix, iy, start, thick, cell) if kind == "b"
+             else endcap_centres(layer, ix, iy, side, start, thick, cell))
+        for i in range(3):
+            centre[m, i] = c[:, i]
     return centre
 
 

@@ -126,9 +126,23 @@ def model_inputs(batch: dict, device: torch.device | str = "cpu") -> tuple[torch
                  ("tracks", "track_mask", "clusters", "cluster_mask", "hits", "hit_mask"))
 
 
-def batches(n_events: int, batch_size: int, seed: int | None, rank: int = 0, world: int = 1):
-    """Event-index batches: a seeded permutation (or in order), each rank taking its share."""
+def batches(n_events: int, batch_size: int, seed: int | None, rank: int = 0, world: int = 1,
+            sizes: np.ndarray | None = None, bucket: int = 16):
+    """Event-index batches: a seeded permutation (or in order), each rank taking its share.
+
+    With ``sizes`` (elements per event), each run of ``bucket`` batches is sorted by size before it
+    is cut into batches, and the batches are shuffled: events of similar size share a batch, so
+    less of it is padding, while the order stays a pure function of the seed (exact resume).
+    """
     order = np.arange(n_events) if seed is None else np.random.default_rng(seed).permutation(n_events)
     order = order[rank::world]
+    if sizes is not None and seed is not None:
+        span = batch_size * bucket
+        pieces = [chunk[np.argsort(sizes[chunk], kind="stable")] for chunk in
+                  (order[i:i + span] for i in range(0, len(order), span))]
+        cut = [p[i:i + batch_size] for p in pieces for i in range(0, len(p), batch_size)]
+        for j in np.random.default_rng(seed + 1).permutation(len(cut)):
+            yield cut[j]
+        return
     for start in range(0, len(order), batch_size):
         yield order[start:start + batch_size]

@@ -276,8 +276,9 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
             net.train()
             epoch_start = time.perf_counter()
             sums, n = {}, 0
+            sizes = train_events.arrays["track_counts"] + train_events.arrays["cluster_counts"]
             bar = tqdm(list(batches(len(train_events), config.batch_size, seed=config.seed * 1000 + epoch,
-                                    rank=dist_info.rank, world=dist_info.world)),
+                                    rank=dist_info.rank, world=dist_info.world, sizes=sizes)),
                        desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=not (progress and dist_info.main),
                        leave=False)
             for index in bar:
