@@ -22,7 +22,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider
 
 run: setup
-	$(PY) -m k4mlpf.pipeline
+	$(PY) scripts/pipeline.py
 
 bench: setup
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import cells
 from .calorimetry import CaloHits
-from .neighbours import dense_labels, nearest_in_angle, stable_argsort_small
+from .neighbours import dense_labels, dot3, group_pairs, nearest_in_angle, norm3, stable_argsort_small
 
 ECAL_VOXEL_MM, HCAL_VOXEL_MM = 20.0, 80.0
 BRIDGE_LAYERS = 6
@@ -104,7 +104,7 @@ def merge_fragments(cid, c_event, pos, energy):
     n = len(c_event)
     nhit = np.bincount(cid, minlength=n)
     centre = np.stack([np.bincount(cid, weights=energy * pos[:, i], minlength=n) for i in range(3)], 1)
-    centre /= np.linalg.norm(centre, axis=1, keepdims=True)
+    centre /= norm3(centre)[:, None]
     frag = np.flatnonzero(nhit <= FRAGMENT_MAX_HITS)
     big = np.flatnonzero(nhit > FRAGMENT_MAX_HITS)
     best, _ = nearest_in_angle(c_event[frag], centre[frag], c_event[big], centre[big], FRAGMENT_MAX_ANGLE)
@@ -122,11 +122,11 @@ def cluster_hits(hits: CaloHits, card, n_particles: int) -> Clusters:
     use = np.flatnonzero(hits.coll != cells.MUON)
     ecal = hits.coll[use] <= cells.ECAL_ENDCAP
     layer = _layers(hits, card)[use]
-    ev, pos = hits.event[use], hits.position[use]
+    ev, pos = hits.event[use], np.take(hits.position, use, axis=0)
     # nodes: ECAL voxels, HCAL voxels; ECAL hits near the back also sit in the HCAL grid
-    node_e, edges_e, n_e = _grid_edges(_voxel_keys(ev[ecal], pos[ecal], ECAL_VOXEL_MM), 0)
+    node_e, edges_e, n_e = _grid_edges(_voxel_keys(ev[ecal], np.compress(ecal, pos, axis=0), ECAL_VOXEL_MM), 0)
     bridge = ~ecal | (layer >= card.ecal.layers - BRIDGE_LAYERS)
-    node_h, edges_h, n_h = _grid_edges(_voxel_keys(ev[bridge], pos[bridge], HCAL_VOXEL_MM), n_e)
+    node_h, edges_h, n_h = _grid_edges(_voxel_keys(ev[bridge], np.compress(bridge, pos, axis=0), HCAL_VOXEL_MM), n_e)
     hit_node = np.empty(len(use), np.int64)
     hit_node[ecal] = node_e
     hit_node[~ecal] = node_h[~ecal[bridge]]
@@ -143,7 +143,7 @@ def cluster_hits(hits: CaloHits, card, n_particles: int) -> Clusters:
     uniq, cid = dense_labels(comp, n_e + n_h)
     c_event = np.zeros(len(uniq), np.int64)
     c_event[cid] = hits.event[use]
-    cid = merge_fragments(cid, c_event, hits.position[use], hits.energy[use])
+    cid = merge_fragments(cid, c_event, np.compress(ok, pos, axis=0), hits.energy[use])
     # clusters ordered by event, then by decreasing energy
     uniq, cid = dense_labels(cid, len(uniq))
     c_event = c_event[uniq]
@@ -158,16 +158,16 @@ def cluster_hits(hits: CaloHits, card, n_particles: int) -> Clusters:
 def _properties(hits, use, cid, layer, ecal, c_event, card, n_particles) -> Clusters:
     n = len(c_event)
     w = hits.energy[use]
-    pos = hits.position[use]
+    pos = np.take(hits.position, use, axis=0)
     energy = np.bincount(cid, weights=w, minlength=n)
     e_ecal = np.bincount(cid, weights=w * ecal, minlength=n)
     mean = np.stack([np.bincount(cid, weights=w * pos[:, i], minlength=n) for i in range(3)], 1) / energy[:, None]
-    d = pos - mean[cid]
+    d = pos - np.take(mean, cid, axis=0)
     cov = np.stack([np.bincount(cid, weights=w * d[:, i] * d[:, j], minlength=n)
                     for i, j in ((0, 0), (1, 0), (1, 1), (2, 0), (2, 1), (2, 2))], 1) / energy[:, None]
-    axis = mean / np.linalg.norm(mean, axis=1, keepdims=True)
-    along = (d * axis[cid]).sum(1)
-    width2 = np.bincount(cid, weights=w * ((d**2).sum(1) - along**2), minlength=n) / energy
+    axis = mean / norm3(mean)[:, None]
+    along = dot3(d, np.take(axis, cid, axis=0))
+    width2 = np.bincount(cid, weights=w * (dot3(d, d) - along**2), minlength=n) / energy
     first = np.full(n, 10**6)
     np.minimum.at(first, cid, layer)
     last = np.zeros(n, np.int64)
@@ -188,15 +188,13 @@ def _properties(hits, use, cid, layer, ecal, c_event, card, n_particles) -> Clus
     cluster_of_hit[use] = cid
     lc = cluster_of_hit[hits.link_hit]
     m = lc >= 0
-    key = lc[m] * (n_particles + 1) + hits.link_particle[m]
-    ukey, inv = np.unique(key, return_inverse=True)
+    l_cluster, l_particle, inv = group_pairs(lc[m], hits.link_particle[m], n, n_particles + 1)
     e_link = np.bincount(inv, weights=hits.link_energy[m])
-    l_cluster = ukey // (n_particles + 1)
     total = np.bincount(l_cluster, weights=e_link, minlength=n)
     return Clusters(event=c_event, energy=energy, energy_error=err, position=mean,
                     position_error=cov, itheta=np.arctan2(np.hypot(mean[:, 0], mean[:, 1]), mean[:, 2]),
                     iphi=np.arctan2(mean[:, 1], mean[:, 0]),
                     subdetector_energies=np.stack([e_ecal, energy - e_ecal, np.zeros(n)], 1),
                     shape=shape, front=front, hit_offsets=hit_offsets, hit_index=use[order],
-                    link_cluster=l_cluster, link_particle=ukey % (n_particles + 1),
+                    link_cluster=l_cluster, link_particle=l_particle,
                     link_weight=e_link / np.maximum(total[l_cluster], 1e-12))

@@ -43,6 +43,22 @@ def stable_argsort_small(values, n: int):
     return np.argsort(values.astype(np.uint16) if n <= 1 << 16 else values, kind="stable")
 
 
+def group_pairs(a, b, n_a: int, n_b: int):
+    """Distinct (a, b) pairs (a in [0, n_a), b in [0, n_b)) in lexicographic order, and the pair
+    of every input: ``np.unique`` of a combined key, by two 16-bit radix passes when they fit."""
+    if n_a <= 1 << 16 and n_b <= 1 << 16:
+        order = stable_argsort_small(b, n_b)
+        order = order[stable_argsort_small(a[order], n_a)]
+    else:
+        order = np.argsort(a * n_b + b, kind="stable")
+    a_s, b_s = a[order], b[order]
+    change = np.ones(len(order), bool)
+    change[1:] = (a_s[1:] != a_s[:-1]) | (b_s[1:] != b_s[:-1])
+    inv = np.empty(len(order), np.int64)
+    inv[order] = np.cumsum(change) - 1
+    return a_s[change], b_s[change], inv
+
+
 def pairs_by_event(ev_a, ev_b):
     """All (i, j) with ev_a[i] == ev_b[j], grouped by i; ev_b must be sorted."""
     first = np.searchsorted(ev_b, ev_a, "left")

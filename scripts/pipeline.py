@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""The main job (``make run``): the whole k4mlpf chain on built-in defaults, through its command lines.
+
+    fastsim generate (CLICdet, CLD)  ->  python_trainer prepare  ->  pretrain on CLICdet
+    ->  finetune on CLD  ->  evaluate (MLPF vs baseline PF vs targets)  ->  export
+    ->  k4mlpf reco (MLPFPFOs next to BaselinePFOs)  ->  k4mlpf compare
+
+Every step is the command a physicist would type; each is skipped when its output exists, so a
+second run is quick. Sizes are small (minutes on a laptop CPU); raise them with the options.
+
+    python scripts/pipeline.py [--output out] [--clic-events 600] [--cld-events 400] [--test-events 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def step(title: str, args: list[str], done: Path | None = None) -> None:
+    if done is not None and done.exists():
+        print(f"[skip] {title}: {done} exists")
+        return
+    print(f"\n=== {title}\n$ {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    start = time.perf_counter()
+    subprocess.run(args, check=True)
+    print(f"    ({time.perf_counter() - start:.0f} s)", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--output", default="out", help="folder for everything the chain writes")
+    parser.add_argument("--clic-events", type=int, default=600)
+    parser.add_argument("--cld-events", type=int, default=400)
+    parser.add_argument("--test-events", type=int, default=200)
+    parser.add_argument("--model", default="tiny", help="model config: tiny | small | paper | YAML")
+    parser.add_argument("--epochs", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    py = sys.executable
+    samples = {"clic": ("CLIC", 380, args.clic_events, 11), "cld": ("CLD", 365, args.cld_events, 21),
+               "cld_test": ("CLD", 365, args.test_events, 31)}
+    for name, (detector, ecm, events, seed) in samples.items():
+        path = out / f"{name}_ttbar.edm4hep.root"
+        step(f"simulate {events} {detector} ttbar events at {ecm} GeV", [
+            py, "-m", "fastsim", "generate", "--detector", detector, "--process", "ttbar", "--ecm", str(ecm),
+            "--events", str(events), "--seed", str(seed), "--jobs", str(args.jobs), "--output", str(path)], path)
+        step(f"prepare {name}", [py, "-m", "python_trainer", "prepare", str(path), "--output",
+                                 str(out / "shards" / name), "--pf-collection", "BaselinePFOs", "--quiet"])
+    step("pretrain on CLICdet", [py, "-m", "python_trainer", "pretrain", str(out / "shards" / "clic"), "--output",
+                                 str(out / "pretrain_clic"), "--model", args.model, "--epochs", str(args.epochs),
+                                 "--batch-size", "16", "--quiet"], out / "pretrain_clic" / "best.pt")
+    step("fine-tune on CLD", [py, "-m", "python_trainer", "finetune", str(out / "shards" / "cld"), "--from",
+                              str(out / "pretrain_clic" / "best.pt"), "--output", str(out / "finetune_cld"),
+                              "--epochs", str(args.epochs), "--batch-size", "16", "--quiet"],
+         out / "finetune_cld" / "best.pt")
+    step("evaluate on held-out CLD events", [py, "-m", "python_trainer", "evaluate",
+                                              str(out / "finetune_cld" / "best.pt"), str(out / "shards" / "cld_test"),
+                                              "--output", str(out / "evaluation"), "--pf-name", "Baseline", "--quiet"])
+    step("export the model file", [py, "-m", "python_trainer", "export", str(out / "finetune_cld" / "best.pt"),
+                                   "--output", str(out / "mlpf_cld.pt")])
+    reco = out / "cld_test_mlpf.edm4hep.root"
+    step("reconstruct with MLPF (k4mlpf reco)", [py, "-m", "k4mlpf", "reco", str(out / "cld_test_ttbar.edm4hep.root"),
+                                                "--model", str(out / "mlpf_cld.pt"), "--output", str(reco), "--quiet"])
+    step("compare MLPF with the baseline PF", [py, "-m", "k4mlpf", "compare", str(reco), "-c", "MLPFPFOs",
+                                               "BaselinePFOs", "--output", str(out / "compare")])
+    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
+    print(f"\nDone. Plots and metrics: {out / 'evaluation'}; MLPF/baseline jet resolution "
+          f"{metrics['jet_resolution_ratio_mlpf_over_pf']:.2f}, MET {metrics['met_resolution_ratio_mlpf_over_pf']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
