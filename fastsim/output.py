@@ -35,22 +35,40 @@ def _local(event, n_events):
     return np.arange(len(event)) - starts[event], counts
 
 
+def _content(value):
+    return value if isinstance(value, ak.contents.Content) else ak.contents.NumpyArray(np.ascontiguousarray(value))
+
+
+def _record(fields: dict, length: int | None = None):
+    """A record layout of equal-length numpy columns or layouts (``ak.zip`` without its overhead)."""
+    contents = [_content(v) for v in fields.values()]
+    return ak.contents.RecordArray(contents, list(fields), length=length)
+
+
 def _ref(index, cid):
     index = np.asarray(index, np.int32)
-    return ak.zip({"index": index, "collectionID": np.broadcast_to(np.asarray(cid, np.uint32), index.shape).copy()})
+    return _record({"index": index, "collectionID": np.broadcast_to(np.asarray(cid, np.uint32), index.shape).copy()})
 
 
 def _vec(a, dtype=np.float32):
-    return ak.zip({k: np.asarray(a[:, i], dtype) for i, k in enumerate("xyz")})
+    return _record({k: np.asarray(a[:, i], dtype) for i, k in enumerate("xyz")})
+
+
+def _array_member(values):
+    """A ``std::array`` member (n, k) as ``ak.zip({"values": values})`` lays it out: k * {values}."""
+    flat = _record({"values": values.reshape(-1)})
+    return ak.contents.RegularArray(flat, values.shape[1], zeros_length=len(values))
 
 
 def _lists(values, counts):
-    return ak.unflatten(values, np.asarray(counts, np.int64))
+    offsets = np.zeros(len(counts) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return ak.contents.ListOffsetArray(ak.index.Index64(offsets), _content(values))
 
 
 def _events(fields: dict, event, n_events):
     _, counts = _local(event, n_events)
-    return ak.unflatten(ak.zip(fields, depth_limit=1), counts)
+    return ak.Array(_lists(_record(fields, length=len(event)), counts))
 
 
 def mc_particles(truth):
@@ -75,7 +93,7 @@ def hit_collections(hits, n_events):
         m = hits.coll == code
         out[name] = _events({"cellID": hits.cellid[m], "energy": hits.energy[m].astype(np.float32),
                              "energyError": hits.energy_error[m].astype(np.float32),
-                             "time": hits.time[m].astype(np.float32), "position": _vec(hits.position[m]),
+                             "time": hits.time[m].astype(np.float32), "position": _vec(np.compress(m, hits.position, axis=0)),
                              "type": hits.type[m]}, hits.event[m], n_events)
     return out
 
@@ -92,21 +110,21 @@ def hit_refs(hits, index):
 
 def tracks(tr, track_event, n_events):
     n = len(track_event)
-    states = ak.zip({
+    states = _record({
         "location": np.tile(np.arange(1, 5, dtype=np.int32), n),
         **{k: tr.states[:, :, i].ravel().astype(np.float32)
            for i, k in enumerate(["D0", "phi", "omega", "Z0", "tanLambda"])},
         "time": np.zeros(4 * n, np.float32),
         "referencePoint": _vec(tr.ref_points.reshape(-1, 3)),
-        "covMatrix": ak.zip({"values": ak.from_numpy(np.repeat(_cov21(tr.cov), 4, axis=0))}),
-    }, depth_limit=1)
+        "covMatrix": _array_member(np.repeat(_cov21(tr.cov), 4, axis=0)),
+    })
     hit_numbers = np.concatenate([tr.hit_numbers, tr.hit_numbers], axis=1).astype(np.int32)
     fields = {"type": np.zeros(n, np.int32), "chi2": tr.chi2.astype(np.float32), "ndf": tr.ndf.astype(np.int32),
               "subdetectorHitNumbers": _lists(hit_numbers.ravel(), np.full(n, 12)),
               "trackStates": _lists(states, np.full(n, 4))}
     local, _ = _local(track_event, n_events)
-    dqdx = {"dQdx": ak.zip({"type": np.zeros(n, np.int32), "value": tr.dqdx.astype(np.float32),
-                            "error": tr.dqdx_error.astype(np.float32)}),
+    dqdx = {"dQdx": _record({"type": np.zeros(n, np.int32), "value": tr.dqdx.astype(np.float32),
+                             "error": tr.dqdx_error.astype(np.float32)}),
             "track": _ref(local, collection_id(TRACKS))}
     return _events(fields, track_event, n_events), _events(dqdx, track_event, n_events)
 
@@ -124,7 +142,7 @@ def clusters(cl, hits, n_events):
     idx, cid = hit_refs(hits, cl.hit_index)
     fields = {"type": np.zeros(n, np.int32), "energy": cl.energy.astype(np.float32),
               "energyError": cl.energy_error.astype(np.float32), "position": _vec(cl.position),
-              "positionError": ak.zip({"values": ak.from_numpy(cl.position_error.astype(np.float32))}),
+              "positionError": _array_member(cl.position_error.astype(np.float32)),
               "iTheta": cl.itheta.astype(np.float32), "iPhi": cl.iphi.astype(np.float32),
               "shapeParameters": _lists(cl.shape.ravel().astype(np.float32), np.full(n, 6)),
               "subdetectorEnergies": _lists(cl.subdetector_energies.ravel().astype(np.float32), np.full(n, 3)),

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import REPO, fixture_path
+from support import REPO, fixture_path
 from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile, NotPodioFileError
 
 

@@ -10,7 +10,7 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from conftest import ALL_FIXTURES, REPO, expected_json, fixture_path, json_differences
+from support import ALL_FIXTURES, REPO, expected_json, fixture_path, json_differences
 from k4mlpf.edm4hep import EDM4hepFile
 from k4mlpf.edm4hep.dump import file_to_json
 

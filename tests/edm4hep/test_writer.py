@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import uproot
 
-from conftest import expected_json, fixture_path, json_differences
+from support import expected_json, fixture_path, json_differences
 from k4mlpf.edm4hep import EDM4hepFile, WriteError, collection_id
 from k4mlpf.edm4hep.dump import file_to_json
 from k4mlpf.edm4hep.refs import collection_type, refs

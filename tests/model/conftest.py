@@ -5,8 +5,7 @@ from k4mlpf.model import MLPF, MLPFAlgorithm, MLPFConfig
 from k4mlpf.model.batch import pad_events
 from k4mlpf.model.synthetic import random_event
 
-B_FIELD = 2.0
-TINY = MLPFConfig(width=32, num_heads=4, num_layers=1, ffn_dim=64, head_hidden=32)
+from support import B_FIELD, TINY  # noqa: E402,F401 - shared with the test modules
 
 
 @pytest.fixture

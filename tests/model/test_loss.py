@@ -7,7 +7,7 @@ from k4mlpf.model import MLPF, TARGET_KEYS, mlpf_loss
 from k4mlpf.model.batch import pad_events
 from k4mlpf.model.synthetic import random_event
 
-from conftest import B_FIELD, TINY
+from support import B_FIELD, TINY
 
 PARTS = {"binary", "pid", "pt", "energy", "eta", "sin_phi", "cos_phi", "total"}
 

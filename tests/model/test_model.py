@@ -5,7 +5,7 @@ from k4mlpf.model import MLPF, MLPFConfig, load_config
 from k4mlpf.model.batch import pad_events
 from k4mlpf.model.synthetic import random_event
 
-from conftest import B_FIELD, TINY
+from support import B_FIELD, TINY
 
 RAW_KEYS = ("binary", "pid", "logpt", "eta", "sin_phi", "cos_phi", "logE", "features")
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import REPO
+from support import REPO
 from k4mlpf.edm4hep import EDM4hepFile
 
 

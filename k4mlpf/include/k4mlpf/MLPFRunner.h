@@ -1,0 +1,57 @@
+// k4mlpf: run the MLPF TorchScript algorithm module on one event. No Gaudi, no EDM4hep here: the
+// caller packs plain float arrays in the column order of k4mlpf/model/columns.py, and gets one
+// candidate per element back. The Gaudi algorithm (MLPFParticleFlow) and the standalone test
+// executable share this class, so the model is driven the same way everywhere.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <torch/script.h>
+
+namespace k4mlpf {
+
+// Column counts of the input contract (k4mlpf/model/columns.py); checked against the model file.
+inline constexpr int kTrackColumns = 13;   // D0 phi omega Z0 tanLambda time chi2 ndf dQdx dQdxError firstHitX/Y/Z
+inline constexpr int kClusterColumns = 6;  // energy x y z iTheta iPhi
+inline constexpr int kHitColumns = 6;      // energy x y z subsystem cluster
+inline constexpr int kSubsystemEcal = 0, kSubsystemHcal = 1, kSubsystemOther = 2;
+inline constexpr int kFormatVersion = 1;
+
+struct EventInputs {
+  std::vector<float> tracks;    // nTracks * kTrackColumns, row-major
+  std::vector<float> clusters;  // nClusters * kClusterColumns
+  std::vector<float> hits;      // nHits * kHitColumns
+  int nTracks() const { return static_cast<int>(tracks.size()) / kTrackColumns; }
+  int nClusters() const { return static_cast<int>(clusters.size()) / kClusterColumns; }
+  int nHits() const { return static_cast<int>(hits.size()) / kHitColumns; }
+};
+
+struct Candidate {
+  int element;        // e < nTracks: track e; else cluster e - nTracks
+  int pdg;            // signed PDG code; 0 = no particle
+  float charge, px, py, pz, energy, mass;
+  float probability;  // probability of the chosen class
+};
+
+class MLPFRunner {
+ public:
+  // Loads the model file and checks its input contract (format version and column names).
+  // Throws std::runtime_error with the file name on any problem.
+  MLPFRunner(const std::string& modelPath, const std::string& device = "cpu");
+
+  // One candidate per element; candidates with pdg == 0 are "no particle".
+  std::vector<Candidate> run(const EventInputs& event) const;
+
+  const std::string& detector() const { return m_detector; }
+  double bField() const { return m_bField; }
+
+ private:
+  // torch::jit::Module::get_method is not const; the module itself is not modified by inference.
+  mutable torch::jit::Module m_module;
+  torch::Device m_device;
+  std::string m_path, m_detector;
+  double m_bField{0};
+};
+
+}  // namespace k4mlpf
