@@ -297,7 +297,7 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
                 for k, v in parts.items():
                     sums[k] = sums.get(k, 0.0) + float(v) * len(index)
                 n += len(index)
-                bar.set_postfix(loss=f"{float(loss):.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
                 if config.max_steps and step >= config.max_steps:
                     break
             train_time = time.perf_counter() - epoch_start
