@@ -434,7 +434,9 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                                "EDM4hep 1.x first", file_path=source.path)
         registry = Registry().with_definition(source.metadata.datamodel_definition("edm4hep"))
         types = {n: i.type for n, i in infos.items() if not i.is_subset}
-        with EDM4hepWriter(output_path, registry=registry) as writer:
+        from .podio_writer import open_writer
+
+        with open_writer(output_path, registry=registry) as writer:
             if "metadata" in source.categories and source.num_entries("metadata"):
                 writer.write_metadata(source.parameters("metadata")[0])
             start = 0

@@ -157,3 +157,17 @@ def test_writer_leaves_one_cycle_and_every_event_is_read(tmp_path):
         assert [k for k in f.keys() if k.startswith("events")] == ["events;1"]
     with EDM4hepFile(path) as g:
         assert g.num_entries() == 2000 and len(g.arrays("PandoraClusters")["PandoraClusters"]) == 2000
+
+
+def test_writer_backend_choice(tmp_path, monkeypatch):
+    from k4mlpf.edm4hep.podio_writer import open_writer, podio_available
+
+    monkeypatch.setenv("K4MLPF_WRITER_BACKEND", "root")
+    with open_writer(tmp_path / "a.root") as w:
+        assert isinstance(w, EDM4hepWriter)
+        w.write_events({"PandoraClusters": _clusters(2)}, {"PandoraClusters": collection_type("Cluster")})
+    if not podio_available():  # outside a Key4hep release the podio backend says what it needs
+        with pytest.raises(WriteError, match="Key4hep"):
+            open_writer(tmp_path / "b.root", backend="podio")
+    with pytest.raises(ValueError, match="backend"):
+        open_writer(tmp_path / "c.root", backend="uproot")
