@@ -29,3 +29,22 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[str]:
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+class AtomicOutput:
+    """Context-manager protocol of the output writers: ``close()`` on success, ``abort()`` on error."""
+
+    def close(self) -> None:  # pragma: no cover - implemented by the writers
+        raise NotImplementedError
+
+    def abort(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

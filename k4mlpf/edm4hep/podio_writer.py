@@ -20,6 +20,7 @@ from collections.abc import Mapping
 
 import awkward as ak
 
+from ..atomic import AtomicOutput
 from .errors import WriteError
 from .murmur import collection_id
 from .refs import LINK_COLLECTION_TYPES
@@ -40,7 +41,7 @@ def _setter(name: str) -> str:
     return "set" + name[0].upper() + name[1:]
 
 
-class PodioWriter:
+class PodioWriter(AtomicOutput):
     """Write events with ``podio.root_io.Writer`` (TTree layout of the installed podio)."""
 
     def __init__(self, path: str | os.PathLike):
@@ -59,15 +60,6 @@ class PodioWriter:
         self._metadata: Mapping | None = None
         self._closed = False
         self.num_events = 0
-
-    def __enter__(self) -> "PodioWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str], parameters=None) -> None:
         try:

@@ -29,6 +29,7 @@ import awkward as ak
 import numpy as np
 
 from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
+from ..atomic import AtomicOutput
 from .errors import EDM4hepError, WriteError
 from .murmur import collection_id
 
@@ -70,7 +71,7 @@ def _declare(registry: Registry):
     return ROOT
 
 
-class EDM4hepWriter:
+class EDM4hepWriter(AtomicOutput):
     """Write events (and one ``metadata`` frame) to a new podio TTree file, atomically."""
 
     def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
@@ -99,16 +100,6 @@ class EDM4hepWriter:
         self._metadata_params: dict | None = None
         self._closed = False
         self.num_events = 0
-
-    # -- context manager -----------------------------------------------------------------------
-    def __enter__(self) -> "EDM4hepWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     # -- public --------------------------------------------------------------------------------
     def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str],
