@@ -54,7 +54,7 @@ def barrel_cells(pos, r_inner, thickness, n_layers, cell, centres: bool = True):
     phi = np.arctan2(pos[:, 1], pos[:, 0])
     i_phi = np.minimum(((phi + np.pi) / (2 * np.pi) * n_phi).astype(np.int64), n_phi - 1)
     i_z = np.floor(pos[:, 2] / cell).astype(np.int64)
-    centre = barrel_centres(layer, i_phi, i_z, r_inner, thickness, cell) if centres else None
+    centre = np.stack(barrel_centres(layer, i_phi, i_z, r_inner, thickness, cell), 1) if centres else None
     return layer, i_phi, i_z, centre
 
 
@@ -62,7 +62,7 @@ def barrel_centres(layer, i_phi, i_z, r_inner, thickness, cell):
     r_layer = r_inner + (layer + 0.5) * thickness
     n_phi = np.floor(2 * np.pi * r_layer / cell)
     phi_c = (i_phi + 0.5) / n_phi * 2 * np.pi - np.pi
-    return np.stack([r_layer * np.cos(phi_c), r_layer * np.sin(phi_c), (i_z + 0.5) * cell], 1)
+    return r_layer * np.cos(phi_c), r_layer * np.sin(phi_c), (i_z + 0.5) * cell
 
 
 def endcap_cells(pos, z_inner, thickness, n_layers, cell, centres: bool = True):
@@ -71,12 +71,12 @@ def endcap_cells(pos, z_inner, thickness, n_layers, cell, centres: bool = True):
     layer = np.clip(((np.abs(pos[:, 2]) - z_inner) / thickness).astype(np.int64), 0, n_layers - 1)
     i_x = np.floor(pos[:, 0] / cell).astype(np.int64)
     i_y = np.floor(pos[:, 1] / cell).astype(np.int64)
-    centre = endcap_centres(layer, i_x, i_y, side, z_inner, thickness, cell) if centres else None
+    centre = np.stack(endcap_centres(layer, i_x, i_y, side, z_inner, thickness, cell), 1) if centres else None
     return layer, i_x, i_y, side, centre
 
 
 def endcap_centres(layer, i_x, i_y, side, z_inner, thickness, cell):
-    return np.stack([(i_x + 0.5) * cell, (i_y + 0.5) * cell, side * (z_inner + (layer + 0.5) * thickness)], 1)
+    return (i_x + 0.5) * cell, (i_y + 0.5) * cell, side * (z_inner + (layer + 0.5) * thickness)
 
 
 def _specs(card):
@@ -122,6 +122,7 @@ def locate(coll, pos, card):
 def cell_centres(coll, index, centre, card):
     """Fill ``centre`` of the calorimeter cells of collection ``coll`` from their ``index``
     (layer, x, y, side arrays)."""
+    columns = [np.ascontiguousarray(centre[:, i]) for i in range(3)]
     for code, (kind, start, thick, _, cell) in _specs(card).items():
         m = np.flatnonzero(coll == code)
         if not len(m):
@@ -129,9 +130,9 @@ def cell_centres(coll, index, centre, card):
         layer, ix, iy, side = (i[m] for i in index)
         c = (barrel_centres(layer, ix, iy, start, thick, cell) if kind == "b"
              else endcap_centres(layer, ix, iy, side, start, thick, cell))
-        for i in range(3):
-            centre[m, i] = c[:, i]
-    return centre
+        for column, value in zip(columns, c):
+            column[m] = value
+    return np.stack(columns, 1)
 
 
 def _muon_cells(pos, mu):
