@@ -27,7 +27,7 @@ def _jagged(rng, n_events, mean):
     return counts, int(counts.sum())
 
 
-def make_file(path: str, n_events: int, seed: int = 1, compression: int = 101, basket: int = 32000) -> None:
+def make_file(path: str, n_events: int, seed: int = 1, compression: int = 401, basket: int = 256000) -> None:
     rng = np.random.default_rng(seed)
     f32 = np.float32
     n_trk_ev, n_trk = _jagged(rng, n_events, 50)
@@ -73,9 +73,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--step-size", type=int, default=1000)
-    parser.add_argument("--compression", type=int, default=101,
-                        help="ROOT compression setting of the written file (101 zlib = podio default, 404 LZ4, 505 ZSTD)")
-    parser.add_argument("--basket-size", type=int, default=32000)
+    parser.add_argument("--compression", type=int, default=401,
+                        help="ROOT compression of the written file (401 LZ4 = k4mlpf default, 101 zlib = podio default, 505 ZSTD)")
+    parser.add_argument("--basket-size", type=int, default=256000)
     args = parser.parse_args()
     path = os.path.join(tempfile.gettempdir(),
                         f"k4mlpf_bench_io_{args.events}_{args.compression}_{args.basket_size}.edm4hep.root")

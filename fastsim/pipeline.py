@@ -19,9 +19,6 @@ from .generator import generate_gun, generate_pythia
 from .tracking import simulate_tracks
 
 RUN_NUMBER = 1
-#: ROOT compression of the output: LZ4 level 1. ROOT's LZ4 levels >= 4 are LZ4-HC, which halves the
-#: write speed (the writer's default, 404, costs ~3 ms per CLD ttbar event) for 11% smaller files.
-COMPRESSION = 401
 
 
 @dataclass(frozen=True)
@@ -111,18 +108,17 @@ def _work(args):
     return simulate_chunk(cfg, chunk, n)
 
 
-def run(cfg: RunConfig, output_path: str, jobs: int = 1, progress: bool = True,
-        compression: int = COMPRESSION) -> dict:
+def run(cfg: RunConfig, output_path: str, jobs: int = 1, progress: bool = True) -> dict:
     """Simulate ``cfg.n_events`` events into ``output_path``; returns summed summary numbers."""
     from tqdm import tqdm
 
-    from k4mlpf.edm4hep.writer import EDM4hepWriter
+    from k4mlpf.edm4hep.podio_writer import open_writer
 
     card = _card(cfg.detector)
     tasks = [(cfg, c, n) for c, n in chunks(cfg)]
     total: dict = {}
     bar = tqdm(total=cfg.n_events, unit="ev", disable=not progress, desc=f"{card.name} {cfg.process}")
-    with EDM4hepWriter(output_path, compression=compression) as writer:
+    with open_writer(output_path) as writer:  # podio's writer in a Key4hep release, ROOT's elsewhere
         if jobs > 1:
             pool = mp.get_context("fork").Pool(jobs)
             results = pool.imap(_work, tasks)

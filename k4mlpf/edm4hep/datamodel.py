@@ -216,6 +216,21 @@ class Registry:
         "}",
         "template <class T> void k4mlpf_assign(std::vector<T>& v, std::uintptr_t buffer, std::size_t n) "
         "{ v.resize(n); if (n) std::memcpy((void*)v.data(), (const void*)buffer, n * sizeof(T)); }",
+        # type-erased twin, so that one C++ loop can fill branches of every type
+        "template <class T> void k4mlpf_assign_erased(void* v, std::uintptr_t buffer, std::size_t n) "
+        "{ k4mlpf_assign(*static_cast<std::vector<T>*>(v), buffer, n); }",
+        "using k4mlpf_assign_fn = void (*)(void*, std::uintptr_t, std::size_t);",
+        # all events of a chunk: for each event, each column's slice into its vector, then Fill
+        "#include \"TTree.h\"",
+        "long long k4mlpf_fill_events(TTree* tree, int n_columns, const std::uint64_t* functions, "
+        "const std::uint64_t* vectors, const std::uint64_t* bases, const std::uint64_t* item_sizes, "
+        "const std::uint64_t* offsets, long long n_events) { "
+        "for (long long e = 0; e < n_events; ++e) { "
+        "for (int c = 0; c < n_columns; ++c) { "
+        "const long long* off = reinterpret_cast<const long long*>(offsets[c]); "
+        "reinterpret_cast<k4mlpf_assign_fn>(functions[c])(reinterpret_cast<void*>(vectors[c]), "
+        "bases[c] + off[e] * item_sizes[c], static_cast<std::size_t>(off[e + 1] - off[e])); } "
+        "if (tree->Fill() < 0) return e; } return n_events; }",
     ])
 
     def cpp_structs(self) -> list[tuple[str, str]]:

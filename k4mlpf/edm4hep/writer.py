@@ -75,7 +75,7 @@ class EDM4hepWriter(AtomicOutput):
     """Write events (and one ``metadata`` frame) to a new podio TTree file, atomically."""
 
     def __init__(self, path: str | os.PathLike, *, registry: Registry | None = None,
-                 basket_size: int = 256000, compression: int = 404):
+                 basket_size: int = 256000, compression: int = 401):
         self.path = os.fspath(path)
         directory = os.path.dirname(os.path.abspath(self.path))
         if not os.path.isdir(directory):
@@ -86,8 +86,9 @@ class EDM4hepWriter(AtomicOutput):
                                          dir=directory)
         os.close(fd)
         # ROOT's algorithm*100 + level; every ROOT/podio reads any of them. Measured on fast-simulation
-        # CLD ttbar (benchmarks/bench_io.py, bench_fastsim.py): LZ4 (404) writes 4x faster than ZSTD 5
-        # (505) and 1.2x faster than podio's default zlib 1 (101), and uproot reads it fastest.
+        # CLD ttbar (benchmarks/bench_io.py, bench_fastsim.py): LZ4 writes ~4x faster than ZSTD 5 (505)
+        # and faster than podio's default zlib 1 (101), and uproot reads it fastest; level 1, because
+        # ROOT switches to the slower LZ4-HC from level 4 (~2 ms/event more, files ~12% smaller).
         self._file = self._ROOT.TFile.Open(self._tmp, "RECREATE", "", compression)
         if not self._file or self._file.IsZombie():
             self._discard()
@@ -173,6 +174,10 @@ class EDM4hepWriter(AtomicOutput):
         columns = [(branch, buffer, offsets)
                    for name in names
                    for branch, buffer, offsets in self._columns(name, self._collections[name], collections[name])]
+        if not any(params):  # the common case: one C++ loop over events and columns
+            self._set_gp(self._gp, {})
+            self._fill_in_cpp(columns, n_events)
+            return
         assign = self._ROOT.k4mlpf_assign
         fill = self._events.Fill
         targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data, buf.dtype.itemsize,
@@ -185,6 +190,30 @@ class EDM4hepWriter(AtomicOutput):
             if fill() < 0:
                 raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
             self.num_events += 1
+
+    def _fill_in_cpp(self, columns: list, n_events: int) -> None:
+        ROOT = self._ROOT
+        if not hasattr(self, "_assigners"):
+            self._assigners: dict[str, int] = {}
+        functions, vectors, bases, sizes, offsets, keep = [], [], [], [], [], []
+        for branch, buffer, off in columns:
+            vector, cpp_type = self._branches[branch]
+            if cpp_type not in self._assigners:
+                self._assigners[cpp_type] = int(ROOT.gInterpreter.ProcessLine(
+                    f"(std::uintptr_t)&k4mlpf_assign_erased<{cpp_type}>;"))
+            off = np.ascontiguousarray(off, dtype=np.int64)
+            keep += [buffer, off]
+            functions.append(self._assigners[cpp_type])
+            vectors.append(ROOT.addressof(vector))
+            bases.append(buffer.ctypes.data)
+            sizes.append(buffer.dtype.itemsize)
+            offsets.append(off.ctypes.data)
+        arrays = [np.asarray(a, dtype=np.uint64) for a in (functions, vectors, bases, sizes, offsets)]
+        done = ROOT.k4mlpf_fill_events(self._events, len(columns), *arrays, n_events)
+        self.num_events += int(done)
+        if done != n_events:
+            raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
+        del keep
 
     def _layout(self, name: str, collection_type: str) -> DataLayout:
         try:
