@@ -110,3 +110,18 @@ def test_finetune_strategies_freeze_the_right_parts(sets, tmp_path):
     apply_strategy(model, "freeze-cls")
     assert all(not p.requires_grad for n, p in model.named_parameters() if n.startswith("id_encoder"))
     assert all(p.requires_grad for n, p in model.named_parameters() if n.startswith("reg_encoder"))
+
+
+def test_prepare_names_a_missing_collection(tmp_path):
+    from k4mlpf.edm4hep import CollectionNotFoundError
+    from python_trainer.prepare import PrepareOptions, prepare
+    from support import fixture_path
+
+    source = str(fixture_path("cld_like_rec_podio107.edm4hep.root"))
+    with pytest.raises(CollectionNotFoundError, match="BaselinePFOs") as err:
+        prepare([source], str(tmp_path), PrepareOptions(pf_collection="BaselinePFOs"), progress=False)
+    assert "cld_like_rec_podio107" in str(err.value) and "PandoraPFOs" in str(err.value)
+    shards = prepare([source], str(tmp_path), PrepareOptions(), progress=False)  # PandoraPFOs is there
+    first = shards[0].stat().st_mtime_ns
+    assert prepare([source], str(tmp_path), PrepareOptions(), progress=False) == shards  # cached
+    assert shards[0].stat().st_mtime_ns == first
