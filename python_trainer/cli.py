@@ -75,7 +75,8 @@ def cmd_train(args, finetune: bool) -> int:
     summary = train(train_set, val_set, config, args.output, device=args.device, resume=args.resume,
                     init_state=init_state, model_config=model_config, info=info, progress=not args.quiet)
     summary.pop("history")
-    print(json.dumps(summary, indent=1))
+    if summary.pop("rank") == 0:  # under torchrun only the first process reports
+        print(json.dumps(summary, indent=1))
     return 0
 
 
@@ -122,6 +123,7 @@ def cmd_scan(args) -> int:
         name = "_".join(f"{k}-{v}" for k, v in point.items())
         summary = train(train_set, val_set, config, Path(args.output) / name, device=args.device,
                         progress=not args.quiet)
+        summary.pop("rank")
         results.append({**point, "best_val_loss": summary["best_val_loss"], "epochs": summary["epochs"]})
         print(json.dumps(results[-1]))
     with open(Path(args.output) / "scan.json", "w") as stream:

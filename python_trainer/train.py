@@ -323,8 +323,12 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if dist_info.world > 1:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
     elapsed = time.perf_counter() - started
-    return {"best_val_loss": best, "epochs": len(history), "steps": step, "seconds": elapsed,
+    return {"rank": dist_info.rank, "best_val_loss": best, "epochs": len(history), "steps": step, "seconds": elapsed,
             "events_per_s": events_seen * dist_info.world / max(elapsed, 1e-9), "history": history,
             "parameters": model.num_parameters(), "output": str(output)}
 
