@@ -154,7 +154,9 @@ def load_state_checked(model: MLPF, state: dict, source: str) -> None:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as err:  # shape mismatch
         raise CheckpointError(f"{source}: does not fit this model ({' '.join(str(err).split())[:400]})") from err
+    # the class mask is a non-persistent buffer: absent from checkpoints, present in TorchScript state
     missing = [k for k in missing if not k.endswith("allowed_classes")]
+    unexpected = [k for k in unexpected if not k.endswith("allowed_classes")]
     if missing or unexpected:
         raise CheckpointError(f"{source}: does not fit this model (missing {missing[:5]}, unexpected {unexpected[:5]})")
 

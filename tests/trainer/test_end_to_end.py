@@ -37,3 +37,18 @@ def test_chain(small_sample, tmp_path):
                    str(tmp_path / "eval"), "--quiet")
     assert "jet_resolution_ratio_mlpf_over_pf" in summary
     assert (tmp_path / "eval" / "jet_response.png").exists()
+
+
+def test_finetune_from_exported_model_and_scan(small_sample, tmp_path):
+    shards = small_sample["shards"]
+    _run("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "base"), "--model", "tiny",
+         "--epochs", "1", "--max-steps", "2", "--batch-size", "4", "--quiet")
+    _run("-m", "python_trainer", "export", str(tmp_path / "base" / "last.pt"), "--output", str(tmp_path / "base.pt"))
+    out = _run("-m", "python_trainer", "finetune", *shards, "--from", str(tmp_path / "base.pt"), "--strategy", "heads",
+               "--train-events", "12", "--output", str(tmp_path / "ft"), "--epochs", "1", "--max-steps", "2",
+               "--batch-size", "4", "--quiet")
+    assert json.loads(out)["steps"] == 2
+    _run("-m", "python_trainer", "scan", *shards, "--output", str(tmp_path / "scan"), "--model", "tiny",
+         "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--set", "lr=1e-3,3e-3", "--quiet")
+    table = json.loads((tmp_path / "scan" / "scan.json").read_text())
+    assert [row["lr"] for row in table] == [1e-3, 3e-3] and all(row["best_val_loss"] > 0 for row in table)
