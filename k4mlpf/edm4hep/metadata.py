@@ -42,10 +42,8 @@ class CollectionInfo:
 
     @property
     def is_link(self) -> bool:
-        return self.type.startswith("podio::LinkCollection<") or (
-            self.type.endswith("Collection") and ("Link" in self.type or "Association" in self.type)
-            and self.type.startswith("edm4hep::") and _is_link_name(self.type)
-        )
+        """podio links (EDM4hep >= 0.99.2), EDM4hep's own 0.99 link types, and 0.10 associations."""
+        return self.type.startswith("podio::LinkCollection<") or _is_link_name(self.type)
 
     @property
     def is_user_data(self) -> bool:
@@ -53,6 +51,8 @@ class CollectionInfo:
 
 
 def _is_link_name(collection_type: str) -> bool:
+    if not (collection_type.startswith("edm4hep::") and collection_type.endswith("Collection")):
+        return False
     base = collection_type.removeprefix("edm4hep::").removesuffix("Collection")
     return base.endswith("Link") or (base.startswith("MCReco") and base.endswith("Association"))
 
