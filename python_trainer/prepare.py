@@ -25,6 +25,7 @@ from k4mlpf.elements import ElementCollections, pack_elements
 from .targets import TruthCollections, build_targets, pf_candidates
 
 SHARD_VERSION = 1
+UNUSED_MEMBERS = ("covMatrix", "positionError", "directionError")  # not read: ~25% faster
 DETECTOR_FIELDS = {"CLD": 2.0, "CLD_o2_v05": 2.0, "CLIC": 4.0, "CLIC_o3_v14": 4.0}  # tesla
 
 
@@ -80,7 +81,7 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
                 raise CollectionNotFoundError(name, list(available), file_path=f.path)
         detector, b_field = detector_and_field(f, options)
         ids = {n: available[n].collection_id for n in (options.tracks, options.clusters)}
-        for chunk in f.iterate(list(dict.fromkeys(needed)), step_size=options.step_size):
+        for chunk in f.iterate(list(dict.fromkeys(needed)), step_size=options.step_size, skip=UNUSED_MEMBERS):
             elements = pack_elements(f, chunk, names)
             targets = build_targets(chunk, elements.track_counts, elements.cluster_counts,
                                     tracks=options.tracks, clusters=options.clusters, truth=truth)

@@ -151,8 +151,13 @@ class EDM4hepFile:
     # -- reading ---------------------------------------------------------------------------------
     def arrays(self, collections: str | Sequence[str] | None = None, *, category: str = "events",
                entry_start: int | None = None, entry_stop: int | None = None,
-               schema: str = "current") -> dict[str, ak.Array]:
-        """Read ``collections`` (default: all) for entries [entry_start, entry_stop)."""
+               schema: str = "current", skip: Sequence[str] = ()) -> dict[str, ak.Array]:
+        """Read ``collections`` (default: all) for entries [entry_start, entry_stop).
+
+        ``skip`` names members not to read, at any depth (e.g. ``["covMatrix", "positionError"]``):
+        they are absent from the records, and reading is faster. TTree files only; RNTuple files
+        are read whole.
+        """
         if schema not in ("current", "file"):
             raise ValueError(f"schema must be 'current' or 'file', not {schema!r}")
         infos = self.collections(category)
@@ -168,7 +173,7 @@ class EDM4hepFile:
         plan = {name: self._branches_of(infos[name], tree) for name in names}
         wanted = sorted({b for branches in plan.values() for b in branches.all()})
         try:
-            raw = self._read(tree, wanted, start, stop)
+            raw = self._read(tree, wanted, start, stop, frozenset(skip))
         except Exception as err:
             raise EDM4hepError(f"cannot read {names} in entries [{start}, {stop}) ({_one_line(err)}); "
                                "the file may be truncated or damaged", file_path=self.path) from err
@@ -179,14 +184,14 @@ class EDM4hepFile:
 
     def iterate(self, collections: str | Sequence[str] | None = None, *, category: str = "events",
                 step_size: int = 1000, entry_start: int | None = None, entry_stop: int | None = None,
-                schema: str = "current") -> Iterator[dict[str, ak.Array]]:
+                schema: str = "current", skip: Sequence[str] = ()) -> Iterator[dict[str, ak.Array]]:
         """Yield :meth:`arrays` for consecutive chunks of ``step_size`` entries (bounded memory)."""
         if not isinstance(step_size, (int, np.integer)) or step_size < 1:
             raise ValueError(f"step_size must be a positive number of entries, not {step_size!r}")
         start, stop = _clip_range(entry_start, entry_stop, self.num_entries(category))
         for chunk_start in range(start, stop, step_size):
             yield self.arrays(collections, category=category, entry_start=chunk_start,
-                              entry_stop=min(chunk_start + step_size, stop), schema=schema)
+                              entry_stop=min(chunk_start + step_size, stop), schema=schema, skip=skip)
 
     def parameters(self, category: str = "events", *, entry_start: int | None = None,
                    entry_stop: int | None = None) -> list[dict[str, dict[str, list]]]:
@@ -221,13 +226,15 @@ class EDM4hepFile:
         return [dict(sorted(frame.items())) for frame in frames]
 
     # -- internals -------------------------------------------------------------------------------
-    def _read(self, tree, branches: list[str], start: int, stop: int) -> dict[str, ak.Array]:
+    def _read(self, tree, branches: list[str], start: int, stop: int,
+              skip: frozenset = frozenset()) -> dict[str, ak.Array]:
         """Read whole branches; for TTree, as ``{branch: {leaf path: array}}`` of split leaves."""
         if self.is_rntuple:
             arrays = tree.arrays(branches, entry_start=start, entry_stop=stop, library="ak")
             return {b: arrays[b] for b in branches}
-        leaves = {b: [k for k in tree[b].keys(recursive=True) if not tree[k].branches] or [None]
-                  for b in branches}
+        leaves = {b: [k for k in tree[b].keys(recursive=True) if not tree[k].branches
+                      and not skip.intersection(_ARRAY_SUFFIX.sub("", part) for part in k.split(".")[1:])]
+                  or [None] for b in branches}
         plain = [f"{b}/{leaf}" if leaf else b for b, ls in leaves.items() for leaf in ls
                  if leaf is None or not _is_object_array(tree[f"{b}/{leaf}"])]
         arrays = tree.arrays(plain, entry_start=start, entry_stop=stop, library="ak", how=dict)

@@ -86,3 +86,13 @@ def test_iterate_in_chunks_equals_reading_at_once():
         assert ak.array_equal(joined.momentum.x, whole.momentum.x)
         assert ak.array_equal(joined.daughters.index, whole.daughters.index)
         assert sum(len(c) for c in chunks) == len(whole)
+
+
+def test_skip_leaves_members_out_and_the_rest_unchanged():
+    with EDM4hepFile(fixture_path("cld_like_rec_podio107.edm4hep.root")) as f:
+        full = f.arrays(["SiTracks_Refitted", "PandoraClusters"])
+        lean = f.arrays(["SiTracks_Refitted", "PandoraClusters"], skip=["covMatrix", "positionError"])
+    assert "covMatrix" not in lean["SiTracks_Refitted"].trackStates.fields
+    assert "positionError" not in lean["PandoraClusters"].fields
+    assert ak.array_equal(lean["SiTracks_Refitted"].trackStates.D0, full["SiTracks_Refitted"].trackStates.D0)
+    assert ak.array_equal(lean["PandoraClusters"].hits.index, full["PandoraClusters"].hits.index)
