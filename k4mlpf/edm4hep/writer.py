@@ -99,6 +99,7 @@ class EDM4hepWriter(AtomicOutput):
         self._collections: dict[str, DataLayout] = {}
         self._gp: dict[str, object] = {}
         self._metadata_params: dict | None = None
+        self._gp_filled = False  # whether the events' parameter branches hold something to clear
         self._closed = False
         self.num_events = 0
 
@@ -175,9 +176,12 @@ class EDM4hepWriter(AtomicOutput):
                    for name in names
                    for branch, buffer, offsets in self._columns(name, self._collections[name], collections[name])]
         if not any(params):  # the common case: one C++ loop over events and columns
-            self._set_gp(self._gp, {})
+            if self._gp_filled:
+                self._set_gp(self._gp, {})
+                self._gp_filled = False
             self._fill_in_cpp(columns, n_events)
             return
+        self._gp_filled = True
         assign = self._ROOT.k4mlpf_assign
         fill = self._events.Fill
         targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data, buf.dtype.itemsize,
@@ -245,12 +249,14 @@ class EDM4hepWriter(AtomicOutput):
         self._branches[branch] = (vector, cpp_type)
 
     def _columns(self, name: str, layout: DataLayout, array: ak.Array):
-        """Yield (branch, flat structured array, per-event offsets) for one collection."""
+        """Yield (branch, flat structured array, per-event offsets) for one collection.
+
+        Works on the packed awkward layout (plain numpy buffers), not the high-level array: a chunk
+        has ~100 member columns, and high-level calls would cost more than the copies themselves.
+        """
         try:
-            array = ak.Array(array)
-            counts = np.asarray(ak.num(array, axis=1), dtype=np.int64)
-            flat = ak.flatten(array, axis=1)
-        except Exception as err:
+            counts, flat = _list_layout(ak.Array(array))
+        except (TypeError, ValueError) as err:
             raise WriteError(f"collection {name!r} must be an 'N * var * record' array ({err})",
                              file_path=self.path) from err
         offsets = _offsets(counts)
@@ -260,7 +266,9 @@ class EDM4hepWriter(AtomicOutput):
             _fill(data, flat, name, self.path)
             yield name, data, offsets
             return
-        fields = set(flat.fields)
+        if not isinstance(flat, (ak.contents.RecordArray, ak.contents.EmptyArray)):
+            raise WriteError(f"collection {name!r} must be an 'N * var * record' array", file_path=self.path)
+        fields = set(flat.fields) if isinstance(flat, ak.contents.RecordArray) else set()
         known = {m.name for m in layout.members + layout.vector_members + layout.one_to_many + layout.one_to_one}
         unknown = sorted(fields - known)
         if unknown:
@@ -271,16 +279,15 @@ class EDM4hepWriter(AtomicOutput):
             data[key] = value
         for member in layout.members:
             if member.name in fields:
-                _fill(data[member.name], flat[member.name], f"{name}.{member.name}", self.path)
+                _fill(data[member.name], flat.content(member.name), f"{name}.{member.name}", self.path)
         satellites = []
         for member in layout.vector_members + layout.one_to_many:
             is_relation = member in layout.one_to_many
             element = _REF_DTYPE if is_relation else _element_dtype(self.registry, member.type)
             if member.name in fields:
-                lists = flat[member.name]
-                per_object = np.asarray(ak.num(lists, axis=1), dtype=np.int64) if n else np.zeros(0, np.int64)
+                per_object, elements = _lists(flat.content(member.name), f"{name}.{member.name}", self.path)
                 values = np.zeros(int(per_object.sum()), element)
-                _fill(values, ak.flatten(lists, axis=1), f"{name}.{member.name}", self.path)
+                _fill(values, elements, f"{name}.{member.name}", self.path)
             else:
                 per_object = np.zeros(n, np.int64)
                 values = np.zeros(0, element)
@@ -295,7 +302,7 @@ class EDM4hepWriter(AtomicOutput):
             refs = np.zeros(n, _REF_DTYPE)
             refs["index"] = -2
             if member.name in fields:
-                _fill(refs, flat[member.name], f"{name}.{member.name}", self.path)
+                _fill(refs, flat.content(member.name), f"{name}.{member.name}", self.path)
             satellites.append((f"_{name}_{member.name}", refs, offsets))
         yield name, data, offsets
         # podio's branch order: one-to-many, one-to-one, vector members
@@ -401,27 +408,63 @@ def _element_dtype(registry: Registry, cpp_type: str) -> np.dtype:
     return kind if isinstance(kind, np.dtype) else np.dtype([("v", kind)])
 
 
-def _fill(target: np.ndarray, source: ak.Array, what: str, path: str) -> None:
-    """Copy an awkward column (possibly a nested record) into a numpy (structured) column."""
+def _list_layout(array: ak.Array) -> tuple[np.ndarray, ak.contents.Content]:
+    """(per-event counts, packed content) of an ``N * var * X`` array."""
+    layout = ak.to_packed(array).layout
+    if not isinstance(layout, ak.contents.ListOffsetArray):
+        raise TypeError(f"expected a list per event, got {array.type}")
+    offsets = np.asarray(layout.offsets, dtype=np.int64)
+    return np.diff(offsets), layout.content
+
+
+def _lists(layout: ak.contents.Content, what: str, path: str) -> tuple[np.ndarray, ak.contents.Content]:
+    """(length of each list, their packed elements) of a list-typed member (vector member, relation)."""
+    if isinstance(layout, ak.contents.ListOffsetArray):
+        offsets = np.asarray(layout.offsets, dtype=np.int64)
+        return np.diff(offsets), layout.content[int(offsets[0]):int(offsets[-1])]
+    if isinstance(layout, ak.contents.RegularArray):
+        return np.full(layout.length, layout.size, np.int64), layout.content[: layout.length * layout.size]
+    if isinstance(layout, ak.contents.EmptyArray):
+        return np.zeros(0, np.int64), layout
+    raise WriteError(f"{what}: expected a list per object, got {layout.form.type}", file_path=path)
+
+
+def _fill(target: np.ndarray, source: ak.contents.Content, what: str, path: str) -> None:
+    """Copy a packed awkward column (possibly a nested record) into a numpy (structured) column."""
+    if isinstance(source, ak.contents.EmptyArray):
+        if len(target):
+            raise WriteError(f"{what}: no values for {len(target)} objects", file_path=path)
+        return
     if target.dtype.names:
-        if not source.fields:
+        if isinstance(source, (ak.contents.RegularArray, ak.contents.ListOffsetArray)) and \
+                isinstance(source.content, ak.contents.RecordArray):
+            # records inside lists (``21 * {values}``): project each field through the list, as
+            # awkward's array["values"] does, giving ``{values: 21 * float}``
+            for name in target.dtype.names:
+                if name in source.content.fields:
+                    _fill(target[name], source.copy(content=source.content.content(name)), f"{what}.{name}", path)
+            return
+        if not isinstance(source, ak.contents.RecordArray):
             raise WriteError(f"{what}: expected a record with fields {target.dtype.names}", file_path=path)
         for name in target.dtype.names:
             if name in source.fields:
-                _fill(target[name], source[name], f"{what}.{name}", path)
+                _fill(target[name], source.content(name), f"{what}.{name}", path)
         return
-    try:
-        values = ak.to_numpy(source, allow_missing=False) if source.ndim == 1 or _is_regular(source) \
-            else np.asarray(ak.to_numpy(ak.to_regular(source, axis=1)))
-    except Exception as err:
-        raise WriteError(f"{what}: cannot convert to {target.dtype} ({err})", file_path=path) from err
+    if isinstance(source, ak.contents.NumpyArray):
+        values = np.asarray(source.data)
+    elif isinstance(source, (ak.contents.RegularArray, ak.contents.ListOffsetArray)) and target.ndim == 2:
+        counts, inner = _lists(source, what, path)  # a fixed-size array member given as lists
+        if len(counts) and not np.all(counts == target.shape[1]):
+            raise WriteError(f"{what}: every object needs {target.shape[1]} values", file_path=path)
+        values = np.asarray(inner.data if isinstance(inner, ak.contents.NumpyArray) else
+                            ak.to_numpy(ak.Array(inner))).reshape(len(counts), target.shape[1])
+    else:
+        raise WriteError(f"{what}: cannot convert {source.form.type} to {target.dtype}"
+                         f"{' (missing values are not allowed)' if 'option' in type(source).__name__.lower() else ''}",
+                         file_path=path)
     if values.shape != target.shape:
         raise WriteError(f"{what}: shape {values.shape} does not fit {target.shape}", file_path=path)
     target[...] = values
-
-
-def _is_regular(array: ak.Array) -> bool:
-    return "var" not in str(array.type.content)
 
 
 def _gp_kind(key: str, values: list) -> str:
