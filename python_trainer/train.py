@@ -343,8 +343,3 @@ def _write_logs(output: Path, history: list[dict]) -> None:
         writer.writerows(history)
     with atomic_path(output / "log.json") as tmp, open(tmp, "w") as stream:
         json.dump(history, stream, indent=1)
-
-
-def seed_everything(seed: int) -> None:
-    np.random.seed(seed)
-    torch.manual_seed(seed)
