@@ -30,7 +30,6 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from k4mlpf.atomic import atomic_path
