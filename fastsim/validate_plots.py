@@ -109,7 +109,7 @@ def _jets(plt, results):
         b = [x for x in j["binned"] if x["n"]]
         right.plot([(x["pt_min"] + x["pt_max"]) / 2 for x in b], [x["resolution"] for x in b], "o-",
                    label=r["label"])
-    left.set(xlabel=r"$p_T^\mathrm{reco\,jet} / p_T^\mathrm{gen\,jet}$", ylabel="fraction of jets")
+    left.set(xlabel=r"$p_T^\mathrm{reco\,jet} / p_T^\mathrm{gen\,jet}$", ylabel="jets (normalised density)")
     right.set(xlabel=r"generator jet $p_T$ [GeV]", ylabel="IQR / median", xscale="log")
     left.legend(fontsize=11)
     right.legend(fontsize=12)
