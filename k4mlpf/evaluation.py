@@ -50,6 +50,7 @@ def cluster_jets(particles: Particles, r: float = JET_R, p: float = JET_P, ptmin
     import fastjet
     import vector
 
+    fastjet._swig.ClusterSequence.set_fastjet_banner_stream(None)  # keep printed tables clean
     vector.register_awkward()
     definition = fastjet.JetDefinition(fastjet.ee_genkt_algorithm, r, p)
     events = particles.awkward()
