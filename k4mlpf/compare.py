@@ -16,23 +16,20 @@ import awkward as ak
 import numpy as np
 
 from .edm4hep.reader import EDM4hepFile
+from .elements import flat
 from .evaluation import Particles, jet_performance, met_performance
 from .particles import NEUTRINOS
 
 
-def _flat(a) -> np.ndarray:
-    return np.asarray(ak.to_numpy(ak.flatten(a, axis=None)))
-
-
 def truth_particles(mc) -> Particles:
-    keep = (_flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(_flat(mc.PDG)), NEUTRINOS)
-    px, py, pz, m = _flat(mc.momentum.x), _flat(mc.momentum.y), _flat(mc.momentum.z), _flat(mc.mass)
+    keep = (flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(flat(mc.PDG)), NEUTRINOS)
+    px, py, pz, m = flat(mc.momentum.x), flat(mc.momentum.y), flat(mc.momentum.z), flat(mc.mass)
     rows = np.stack([px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + m**2)], axis=1)
     return Particles.from_rows(rows, np.asarray(ak.num(mc, axis=1)), keep=keep)
 
 
 def reco_particles(pfos) -> Particles:
-    rows = np.stack([_flat(pfos.momentum.x), _flat(pfos.momentum.y), _flat(pfos.momentum.z), _flat(pfos.energy)],
+    rows = np.stack([flat(pfos.momentum.x), flat(pfos.momentum.y), flat(pfos.momentum.z), flat(pfos.energy)],
                     axis=1) if len(pfos) else np.zeros((0, 4))
     return Particles.from_rows(rows, np.asarray(ak.num(pfos, axis=1)))
 

@@ -95,7 +95,8 @@ def offsets(counts: np.ndarray) -> np.ndarray:
     return out
 
 
-def _flat(array) -> np.ndarray:
+def flat(array) -> np.ndarray:
+    """Every value of a (jagged, possibly nested) awkward array as one numpy array."""
     return np.asarray(ak.to_numpy(ak.flatten(array, axis=None)))
 
 
@@ -128,32 +129,32 @@ def pack_tracks(chunk: dict, names: ElementCollections, collection_name) -> tupl
     col = {c: i for i, c in enumerate(TRACK_COLUMNS)}
     states = tracks.trackStates
     state_offsets = offsets(np.asarray(ak.to_numpy(ak.flatten(ak.num(states, axis=2), axis=1)), np.int64))
-    location = _flat(states.location)
+    location = flat(states.location)
     ip, _ = _first_state(location, state_offsets, AT_IP)
     for member in ("D0", "phi", "omega", "Z0", "tanLambda", "time"):
-        values = _flat(states[member])
+        values = flat(states[member])
         out[:, col[member]] = np.where(ip >= 0, values[np.maximum(ip, 0)] if len(values) else 0.0, 0.0)
-    out[:, col["chi2"]] = _flat(tracks.chi2)
-    out[:, col["ndf"]] = _flat(tracks.ndf)
+    out[:, col["chi2"]] = flat(tracks.chi2)
+    out[:, col["ndf"]] = flat(tracks.ndf)
     first_hit, has_first = _first_state(location, state_offsets, AT_FIRST_HIT)
     for axis, column in (("x", "firstHitX"), ("y", "firstHitY"), ("z", "firstHitZ")):
-        values = _flat(states.referencePoint[axis])
+        values = flat(states.referencePoint[axis])
         out[:, col[column]] = np.where(has_first, values[np.maximum(first_hit, 0)] if len(values) else 0.0, 0.0)
     if "radiusOfInnermostHit" in tracks.fields and not has_first.any():  # EDM4hep 0.10
-        out[:, col["firstHitX"]] = _flat(tracks.radiusOfInnermostHit)
+        out[:, col["firstHitX"]] = flat(tracks.radiusOfInnermostHit)
     dqdx_name = names.dqdx or f"{names.tracks}_dQdx"
     if dqdx_name in chunk and len(chunk[dqdx_name]):
         dqdx = chunk[dqdx_name]
         per_event = np.asarray(ak.num(dqdx, axis=1), np.int64)
         event = np.repeat(np.arange(len(per_event)), per_event)
-        index = _flat(dqdx.track.index).astype(np.int64)
+        index = flat(dqdx.track.index).astype(np.int64)
         target = offsets(counts)[event] + index
         ok = (index >= 0) & (index < counts[event])
-        out[target[ok], col["dQdx"]] = _flat(dqdx.dQdx.value)[ok]
-        out[target[ok], col["dQdxError"]] = _flat(dqdx.dQdx.error)[ok]
+        out[target[ok], col["dQdx"]] = flat(dqdx.dQdx.value)[ok]
+        out[target[ok], col["dQdxError"]] = flat(dqdx.dQdx.error)[ok]
     elif "dEdx" in tracks.fields:  # EDM4hep 0.10 kept dE/dx on the track
-        out[:, col["dQdx"]] = _flat(tracks.dEdx)
-        out[:, col["dQdxError"]] = _flat(tracks.dEdxError)
+        out[:, col["dQdx"]] = flat(tracks.dEdx)
+        out[:, col["dQdxError"]] = flat(tracks.dEdxError)
     return out, counts
 
 
@@ -163,12 +164,12 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
     n = int(counts.sum())
     out = np.zeros((n, len(CLUSTER_COLUMNS)), np.float32)
     if n:
-        out[:, 0] = _flat(clusters.energy)
-        out[:, 1] = _flat(clusters.position.x)
-        out[:, 2] = _flat(clusters.position.y)
-        out[:, 3] = _flat(clusters.position.z)
-        out[:, 4] = _flat(clusters.iTheta)
-        out[:, 5] = _flat(clusters.iPhi)
+        out[:, 0] = flat(clusters.energy)
+        out[:, 1] = flat(clusters.position.x)
+        out[:, 2] = flat(clusters.position.y)
+        out[:, 3] = flat(clusters.position.z)
+        out[:, 4] = flat(clusters.iTheta)
+        out[:, 5] = flat(clusters.iPhi)
     # the hits of every cluster, gathered from whichever collection each relation points to
     hits_per_cluster = np.asarray(ak.to_numpy(ak.flatten(ak.num(clusters.hits, axis=2), axis=1)), np.int64) \
         if n else np.zeros(0, np.int64)
@@ -177,8 +178,8 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
     n_hits = int(hits_per_cluster.sum())
     hit_out = np.zeros((n_hits, len(HIT_COLUMNS)), np.float32)
     if n_hits:
-        ref_index = _flat(clusters.hits.index).astype(np.int64)
-        ref_id = _flat(clusters.hits.collectionID).astype(np.int64)
+        ref_index = flat(clusters.hits.index).astype(np.int64)
+        ref_id = flat(clusters.hits.collectionID).astype(np.int64)
         ref_event = np.repeat(np.arange(len(counts)), hits_per_event)
         cluster_in_event = np.repeat(np.arange(n) - np.repeat(offsets(counts)[:-1], counts), hits_per_cluster)
         hit_out[:, 5] = cluster_in_event
@@ -194,10 +195,10 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
             if np.any((idx < 0) | (idx >= per_event[ev])):
                 raise ValueError(f"a cluster hit points outside collection {name!r}")
             where = offsets(per_event)[ev] + idx
-            hit_out[select, 0] = _flat(hits.energy)[where]
-            hit_out[select, 1] = _flat(hits.position.x)[where]
-            hit_out[select, 2] = _flat(hits.position.y)[where]
-            hit_out[select, 3] = _flat(hits.position.z)[where]
+            hit_out[select, 0] = flat(hits.energy)[where]
+            hit_out[select, 1] = flat(hits.position.x)[where]
+            hit_out[select, 2] = flat(hits.position.y)[where]
+            hit_out[select, 3] = flat(hits.position.z)[where]
             hit_out[select, 4] = subsystem_of(name)
     return out, counts, hit_out, hits_per_event
 

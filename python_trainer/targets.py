@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import awkward as ak
 import numpy as np
 
-from k4mlpf.elements import offsets
+from k4mlpf.elements import flat, offsets
 from k4mlpf.particles import NEUTRINOS, class_of, force_element_type, kinematics
 
 #: columns of the per-element target and PF-candidate arrays
@@ -36,10 +36,6 @@ class TruthCollections:
     hit_links: str = "CalohitMCTruthLink"
 
 
-def _flat(array) -> np.ndarray:
-    return np.asarray(ak.to_numpy(ak.flatten(array, axis=None)))
-
-
 def _event_of(counts: np.ndarray) -> np.ndarray:
     return np.repeat(np.arange(len(counts)), counts)
 
@@ -47,12 +43,12 @@ def _event_of(counts: np.ndarray) -> np.ndarray:
 def status1_ancestor(mc, mc_offsets: np.ndarray) -> np.ndarray:
     """Global index of each MC particle's nearest generator-status-1 ancestor (itself if status 1), or -1."""
     n = int(mc_offsets[-1])
-    status1 = _flat(mc.generatorStatus) == 1
-    n_parents = _flat(ak.num(mc.parents, axis=2))
+    status1 = flat(mc.generatorStatus) == 1
+    n_parents = flat(ak.num(mc.parents, axis=2))
     first_parent = np.full(n, -1, np.int64)
     has_parent = n_parents > 0
     if has_parent.any():
-        parent_index = _flat(mc.parents.index).astype(np.int64)
+        parent_index = flat(mc.parents.index).astype(np.int64)
         first_of = offsets(n_parents)[:-1][has_parent]
         event = _event_of(np.diff(mc_offsets))
         first_parent[has_parent] = mc_offsets[event[has_parent]] + parent_index[first_of]
@@ -147,11 +143,11 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
     mc_counts = np.asarray(ak.num(mc, axis=1), np.int64)
     mc_off = offsets(mc_counts)
     ancestor = status1_ancestor(mc, mc_off)
-    px, py, pz = (_flat(mc.momentum[c]) for c in "xyz")
-    mass = _flat(mc.mass)
+    px, py, pz = (flat(mc.momentum[c]) for c in "xyz")
+    mass = flat(mc.mass)
     energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
-    pdg, charge = _flat(mc.PDG), _flat(mc.charge)
-    is_truth = (_flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(pdg), NEUTRINOS)
+    pdg, charge = flat(mc.PDG), flat(mc.charge)
+    is_truth = (flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(pdg), NEUTRINOS)
 
     trk_off, clu_off = offsets(track_counts), offsets(cluster_counts)
     n_tracks = int(trk_off[-1])
@@ -159,24 +155,24 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
     # tracks: link weight per (track, status-1 ancestor)
     links = chunk[truth.track_links]
     link_event = _event_of(np.asarray(ak.num(links, axis=1), np.int64))
-    t_elem = trk_off[link_event] + _flat(links["from"].index).astype(np.int64)
-    t_part = ancestor[mc_off[link_event] + _flat(links["to"].index).astype(np.int64)] if len(link_event) \
+    t_elem = trk_off[link_event] + flat(links["from"].index).astype(np.int64)
+    t_part = ancestor[mc_off[link_event] + flat(links["to"].index).astype(np.int64)] if len(link_event) \
         else np.zeros(0, np.int64)
     keep = (t_part >= 0) & is_truth[np.maximum(t_part, 0)] if len(t_part) else np.zeros(0, bool)
-    t_elem, t_part, t_w = _sum_pairs(t_elem[keep], t_part[keep], _flat(links.weight).astype(np.float64)[keep])
+    t_elem, t_part, t_w = _sum_pairs(t_elem[keep], t_part[keep], flat(links.weight).astype(np.float64)[keep])
 
     # clusters: deposited energy per (cluster, ancestor), joining hit links with the cluster->hit relation
     hit_links = chunk[truth.hit_links]
     h_event = _event_of(np.asarray(ak.num(hit_links, axis=1), np.int64))
-    h_part = ancestor[mc_off[h_event] + _flat(hit_links["to"].index).astype(np.int64)] if len(h_event) \
+    h_part = ancestor[mc_off[h_event] + flat(hit_links["to"].index).astype(np.int64)] if len(h_event) \
         else np.zeros(0, np.int64)
-    h_w = _flat(hit_links.weight).astype(np.float64)
+    h_w = flat(hit_links.weight).astype(np.float64)
     cl = chunk[clusters]
-    hits_per_cluster = _flat(ak.num(cl.hits, axis=2)).astype(np.int64)
+    hits_per_cluster = flat(ak.num(cl.hits, axis=2)).astype(np.int64)
     cluster_global = np.repeat(np.arange(int(clu_off[-1])), hits_per_cluster)
     c_event = _event_of(cluster_counts)[cluster_global] if len(cluster_global) else np.zeros(0, np.int64)
-    h_key, c_key = _hit_keys(h_event, _flat(hit_links["from"].collectionID), _flat(hit_links["from"].index),
-                             c_event, _flat(cl.hits.collectionID), _flat(cl.hits.index))
+    h_key, c_key = _hit_keys(h_event, flat(hit_links["from"].collectionID), flat(hit_links["from"].index),
+                             c_event, flat(cl.hits.collectionID), flat(cl.hits.index))
     order = np.argsort(c_key, kind="stable")
     pos = np.searchsorted(c_key[order], h_key)
     pos = np.minimum(pos, max(len(order) - 1, 0))
@@ -237,19 +233,19 @@ def pf_candidates(chunk: dict, pf: str, track_counts: np.ndarray, cluster_counts
     n = int(counts.sum())
     elem_off = offsets(track_counts + cluster_counts)
     element = np.full(n, -1, np.int64)
-    n_trk = _flat(ak.num(pfos.tracks, axis=2)).astype(np.int64)
-    n_clu = _flat(ak.num(pfos.clusters, axis=2)).astype(np.int64)
+    n_trk = flat(ak.num(pfos.tracks, axis=2)).astype(np.int64)
+    n_clu = flat(ak.num(pfos.clusters, axis=2)).astype(np.int64)
     if n:
-        first_trk = _flat(pfos.tracks.index).astype(np.int64)[offsets(n_trk)[:-1][n_trk > 0]]
+        first_trk = flat(pfos.tracks.index).astype(np.int64)[offsets(n_trk)[:-1][n_trk > 0]]
         sel = n_trk > 0
-        trk_ok = _flat(pfos.tracks.collectionID)[offsets(n_trk)[:-1][sel]] == tracks_id
+        trk_ok = flat(pfos.tracks.collectionID)[offsets(n_trk)[:-1][sel]] == tracks_id
         element[np.flatnonzero(sel)[trk_ok]] = elem_off[event[sel][trk_ok]] + first_trk[trk_ok]
         sel = (element < 0) & (n_clu > 0)
         first = offsets(n_clu)[:-1][sel]
-        clu_ok = _flat(pfos.clusters.collectionID)[first] == clusters_id
+        clu_ok = flat(pfos.clusters.collectionID)[first] == clusters_id
         idx = np.flatnonzero(sel)[clu_ok]
         element[idx] = elem_off[event[idx]] + track_counts[event[idx]] + \
-            _flat(pfos.clusters.index).astype(np.int64)[first][clu_ok]
+            flat(pfos.clusters.index).astype(np.int64)[first][clu_ok]
     total = int(elem_off[-1])
     source = np.full(total, -1, np.int64)
     ok = element >= 0
@@ -258,9 +254,9 @@ def pf_candidates(chunk: dict, pf: str, track_counts: np.ndarray, cluster_counts
     source[element[rev]] = rev
     elem_event = _event_of(track_counts + cluster_counts)
     is_track = (np.arange(total) - elem_off[elem_event]) < track_counts[elem_event]
-    px, py, pz = (_flat(pfos.momentum[c]) for c in "xyz")
-    table = particle_table(source, is_track, _flat(pfos.PDG), _flat(pfos.charge), px, py, pz, _flat(pfos.energy))
+    px, py, pz = (flat(pfos.momentum[c]) for c in "xyz")
+    table = particle_table(source, is_track, flat(pfos.PDG), flat(pfos.charge), px, py, pz, flat(pfos.energy))
     # a PF particle keeps its own class (PDG), not the element-type rule
     has = source >= 0
-    table[has, 0] = class_of(_flat(pfos.PDG)[source[has]], _flat(pfos.charge)[source[has]])
+    table[has, 0] = class_of(flat(pfos.PDG)[source[has]], flat(pfos.charge)[source[has]])
     return table

@@ -170,7 +170,7 @@ class EDM4hepFile:
         start, stop = _clip_range(entry_start, entry_stop, n)
         if tree is None or not names:
             return {name: ak.Array([[]] * (stop - start)) for name in names}
-        plan = {name: self._branches_of(infos[name], tree) for name in names}
+        plan = {name: self._plan(category, infos[name], tree) for name in names}
         wanted = sorted({b for branches in plan.values() for b in branches.all()})
         try:
             raw = self._read(tree, wanted, start, stop, frozenset(skip))
@@ -250,6 +250,14 @@ class EDM4hepFile:
                     _read_object_array(tree[path], self._file, start, stop)
             out[b] = cols
         return out
+
+    def _plan(self, category: str, info: CollectionInfo, tree) -> "_CollectionBranches":
+        """The branches of a collection, worked out once per file and category."""
+        cache = self.__dict__.setdefault("_plans", {})
+        key = (category, info.name)
+        if key not in cache:
+            cache[key] = self._branches_of(info, tree)
+        return cache[key]
 
     def _branches_of(self, info: CollectionInfo, tree) -> "_CollectionBranches":
         """Which branches/fields hold collection ``info``, from the file's own structure."""
