@@ -24,7 +24,7 @@ from k4mlpf.elements import ElementCollections, pack_elements
 
 from .targets import TruthCollections, build_targets, pf_candidates
 
-SHARD_VERSION = 1
+SHARD_VERSION = 2  # 2: left-over particles merged into the owner of their best cluster
 UNUSED_MEMBERS = ("covMatrix", "positionError", "directionError")  # not read: ~25% faster
 DETECTOR_FIELDS = {"CLD": 2.0, "CLD_o2_v05": 2.0, "CLIC": 4.0, "CLIC_o3_v14": 4.0}  # tesla
 

@@ -10,7 +10,12 @@ The paper's rule (arXiv:2503.00131, Sec. IV.1):
    link weight), then clusters (sum of the hit-link energies of the cluster's hits). An element takes
    at most one particle; when several want the same element, the most energetic wins and the
    others try their next best (greedy by energy, computed in vectorized proposal rounds).
-4. Track targets get charged classes, cluster targets neutral ones (``force_element_type``).
+4. A target particle left without an element of its own (every cluster it touched went to a more
+   energetic particle) is *merged*: its four-momentum is added to the particle that owns its
+   highest-weight cluster, as the reference does. Without this, energy that the calorimeter did
+   measure (two photons of a pi0 in one cluster) would be missing from the targets, and a model
+   trained on them would learn to drop it. A particle with only track links left over is dropped.
+5. Track targets get charged classes, cluster targets neutral ones (``force_element_type``).
 
 Everything is vectorized over all events of a chunk with global indices (event offset + index).
 """
@@ -187,6 +192,9 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
     element_mc = np.full(n_tracks + int(clu_off[-1]), -1, np.int64)
     element_mc[te] = tp
     element_mc[ce] = cp
+    merge_elem, merge_part = merge_leftovers(c_elem, c_part, c_w, element_mc, np.concatenate([t_part, c_part]))
+    extra = np.zeros((len(element_mc), 4))                    # four-momentum merged into each element
+    np.add.at(extra, merge_elem, np.stack([px, py, pz, energy], axis=1)[merge_part])
 
     # reorder to per-event [tracks, clusters] blocks
     elem_counts = track_counts + cluster_counts
@@ -199,9 +207,11 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
         (np.arange(n_clusters) - clu_off[event_of_cluster])
     target_mc = np.full(len(element_mc), -1, np.int64)
     target_mc[position] = element_mc
+    merged = np.zeros_like(extra)
+    merged[position] = extra
     is_track = np.zeros(len(element_mc), bool)
     is_track[position[:n_tracks]] = True
-    targets = particle_table(target_mc, is_track, pdg, charge, px, py, pz, energy)
+    targets = particle_table(target_mc, is_track, pdg, charge, px, py, pz, energy, extra=merged)
 
     truth_counts = np.bincount(_event_of(mc_counts)[is_truth], minlength=n_events).astype(np.int64)
     truth_p4 = np.stack([px[is_truth], py[is_truth], pz[is_truth], energy[is_truth]], axis=1).astype(np.float32)
@@ -209,15 +219,37 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
             "truth_counts": truth_counts}
 
 
-def particle_table(source: np.ndarray, is_track: np.ndarray, pdg, charge, px, py, pz, energy) -> np.ndarray:
-    """Rows of PARTICLE_COLUMNS for elements pointing (``source`` >= 0) at particles; zeros elsewhere."""
+def merge_leftovers(c_elem: np.ndarray, c_part: np.ndarray, c_weight: np.ndarray, element_mc: np.ndarray,
+                    candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Candidates (particles with any link) that own no element -> (element, particle) pairs: the
+    cluster with the particle's highest weight, where that cluster has an owner (ties: lowest index)."""
+    left = np.setdiff1d(candidates, element_mc[element_mc >= 0])
+    sel = np.isin(c_part, left)
+    e, p, w = c_elem[sel], c_part[sel], c_weight[sel]
+    if len(e) == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = np.lexsort((e, -w, p))
+    first = np.unique(p[order], return_index=True)[1]
+    best_elem, best_part = e[order][first], p[order][first]
+    owned = element_mc[best_elem] >= 0
+    return best_elem[owned], best_part[owned]
+
+
+def particle_table(source: np.ndarray, is_track: np.ndarray, pdg, charge, px, py, pz, energy,
+                   extra: np.ndarray | None = None) -> np.ndarray:
+    """Rows of PARTICLE_COLUMNS for elements pointing (``source`` >= 0) at particles; zeros elsewhere.
+    ``extra`` [rows, 4]: px, py, pz, E added to a row's particle (merged particles); the class and
+    charge stay the owner's."""
     out = np.zeros((len(source), len(PARTICLE_COLUMNS)), np.float32)
     has = source >= 0
     s = source[has]
     cls = force_element_type(class_of(pdg[s], charge[s]), is_track[has])
-    kin = kinematics(px[s], py[s], pz[s], energy[s])
+    p4 = np.stack([px[s], py[s], pz[s], energy[s]], axis=1).astype(np.float64)
+    if extra is not None:
+        p4 += extra[has]
+    kin = kinematics(p4[:, 0], p4[:, 1], p4[:, 2], p4[:, 3])
     columns = {"cls": cls, "charge": charge[s], "pt": kin["pt"], "eta": kin["eta"], "sin_phi": kin["sin_phi"],
-               "cos_phi": kin["cos_phi"], "energy": energy[s], "px": px[s], "py": py[s], "pz": pz[s]}
+               "cos_phi": kin["cos_phi"], "energy": p4[:, 3], "px": p4[:, 0], "py": p4[:, 1], "pz": p4[:, 2]}
     for i, name in enumerate(PARTICLE_COLUMNS):
         out[has, i] = columns[name]
     return out

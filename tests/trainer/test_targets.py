@@ -90,6 +90,35 @@ def test_most_energetic_particle_wins_a_shared_cluster():
     assert out["targets"][1, COL["cls"]] == CLASS_PHOTON
 
 
+def test_a_particle_without_an_element_of_its_own_is_merged_into_its_best_clusters_owner():
+    # pi0 -> two photons in one cluster; a third photon shares cluster 1 with a neutral hadron
+    g1, g2 = mc(22, 1, (0.0, 12.0, 0.0)), mc(22, 1, (0.0, 3.0, 4.0))
+    k0, g3 = mc(130, 1, (20.0, 0.0, 0.0), mass=0.5), mc(22, 1, (1.0, 0.0, 0.0))
+    hits = [(0, 0, 11.0), (1, 1, 4.5), (2, 2, 15.0), (3, 3, 0.9), (4, 3, 0.05)]
+    chunk = event_chunk([g1, g2, k0, g3], [], hits, [[0, 1], [2, 3, 4]])
+    out = run(chunk, 0, 2)
+    targets = out["targets"]
+    assert out["target_mc"].tolist() == [0, 2]                 # the owners stay
+    assert targets[0, COL["cls"]] == CLASS_PHOTON
+    assert targets[0, COL["energy"]] == pytest.approx(12.0 + 5.0)
+    assert targets[0, COL["pz"]] == pytest.approx(4.0) and targets[0, COL["py"]] == pytest.approx(15.0)
+    assert targets[0, COL["pt"]] == pytest.approx(15.0)
+    assert targets[1, COL["cls"]] == CLASS_NEU_HAD
+    assert targets[1, COL["px"]] == pytest.approx(21.0)
+    assert targets[1, COL["energy"]] == pytest.approx(np.sqrt(400 + 0.25) + 1.0, rel=1e-6)
+    # energy of everything that reached the calorimeter is conserved
+    assert targets[:, COL["energy"]].sum() == pytest.approx(out["truth"][:, 3].sum(), rel=1e-6)
+
+
+def test_a_left_over_particle_with_only_a_track_link_is_dropped():
+    a = mc(211, 1, (10.0, 0.0, 0.0), charge=1.0)
+    b = mc(211, 1, (1.0, 0.0, 0.0), charge=1.0)
+    chunk = event_chunk([a, b], [(0, 0, 0.8), (0, 1, 0.2)], [], [])
+    out = run(chunk, 1, 0)
+    assert out["target_mc"].tolist() == [0]
+    assert out["targets"][0, COL["px"]] == pytest.approx(10.0)
+
+
 def test_neutrinos_and_undetected_particles_are_not_targets_but_truth_keeps_visible_ones():
     particles = [mc(12, 1, (5.0, 0.0, 0.0)), mc(22, 1, (0.0, 1.0, 0.0)), mc(211, 1, (1.0, 0.0, 0.0), charge=1.0)]
     chunk = event_chunk(particles, [(0, 2, 1.0)], [(0, 0, 5.0)], [[0]])  # a "neutrino deposit" is ignored
