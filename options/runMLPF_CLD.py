@@ -1,6 +1,8 @@
 # MLPF particle flow for CLD, after the standard reconstruction:
 #   k4run options/runMLPF_CLD.py --inputFiles CLD_REC.edm4hep.root --outputFile CLD_MLPF.edm4hep.root \
 #         --model models/mlpf_cld.pt
+# The default model, models/mlpf_cld_small.pt, was trained on this project's CLD fast simulation
+# (see models/README.md): fine-tune it on full-simulation CLD files before trusting it there.
 # Writes every input collection plus MLPFPFOs (edm4hep::ReconstructedParticle, next to PandoraPFOs).
 # Every property is also a k4run flag, e.g. --MLPF.Device cuda.
 from Gaudi.Configuration import INFO
@@ -10,7 +12,7 @@ from k4FWCore.parseArgs import parser
 
 parser.add_argument("--inputFiles", nargs="+", default=["CLD_REC.edm4hep.root"], help="EDM4hep REC files")
 parser.add_argument("--outputFile", default="CLD_MLPF.edm4hep.root", help="output EDM4hep file")
-parser.add_argument("--model", default="models/mlpf_cld.pt", help="exported MLPF model (python_trainer export)")
+parser.add_argument("--model", default="models/mlpf_cld_small.pt", help="exported MLPF model (python_trainer export)")
 args = parser.parse_known_args()[0]
 
 io = IOSvc("IOSvc")
