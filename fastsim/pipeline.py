@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import multiprocessing as mp
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -38,6 +39,27 @@ def _card(detector: str):
     return load_card(detector)
 
 
+class DetectorResponse(NamedTuple):
+    tracks: object          # tracking.Tracks, ordered by event
+    track_event: np.ndarray
+    hits: object            # calorimetry hits
+    book: object            # energy book-keeping per event (generated = deposited + leaked + ...)
+    clusters: object
+    pfos: object            # baseline PF
+
+
+def detector_response(truth, card, rng: np.random.Generator) -> DetectorResponse:
+    """Generated events -> tracks, calorimeter hits, clusters and the baseline particle flow."""
+    charged = np.flatnonzero(truth.final_state() & (truth.charge != 0))
+    tr = simulate_tracks(charged, truth.p4, truth.vertex, truth.charge, truth.mass, card, rng)
+    t_event = truth.event[tr.particle]
+    order = np.argsort(t_event, kind="stable")
+    tr, t_event = tr.take(order), t_event[order]
+    hits, book = simulate_calorimetry(truth, card, rng)
+    cl = cluster_hits(hits, card, len(truth.pdg))
+    return DetectorResponse(tr, t_event, hits, book, cl, baseline_pf(t_event, tr, cl, hits, card))
+
+
 def simulate_chunk(cfg: RunConfig, chunk: int, n_events: int):
     """Everything for events [chunk * chunk_size, + n_events): (collections, summary numbers)."""
     card = _card(cfg.detector)
@@ -46,14 +68,7 @@ def simulate_chunk(cfg: RunConfig, chunk: int, n_events: int):
         truth = generate_gun(cfg.gun_pdg, n_events, rng, cfg.gun_energy)
     else:
         truth = generate_pythia(cfg.process, n_events, cfg.seed, chunk, cfg.ecm)
-    charged = np.flatnonzero(truth.final_state() & (truth.charge != 0))
-    tr = simulate_tracks(charged, truth.p4, truth.vertex, truth.charge, truth.mass, card, rng)
-    t_event = truth.event[tr.particle]
-    order = np.argsort(t_event, kind="stable")
-    tr, t_event = tr.take(order), t_event[order]
-    hits, book = simulate_calorimetry(truth, card, rng)
-    cl = cluster_hits(hits, card, len(truth.pdg))
-    pf = baseline_pf(t_event, tr, cl, hits, card)
+    tr, t_event, hits, book, cl, pf = detector_response(truth, card, rng)
     cols = _collections(cfg, chunk, truth, tr, t_event, hits, cl, pf, card)
     summary = {"events": n_events, "tracks": len(t_event), "clusters": len(cl.event),
                "hits": len(hits.event), "pfos": len(pf.event),

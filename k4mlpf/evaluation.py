@@ -121,6 +121,14 @@ def met_performance(reco: Particles, truth: Particles) -> dict:
             "reco": reco_met, "truth": truth_met}
 
 
+def resolution_ratios(result: dict, name: str, reference: str) -> tuple[float, float]:
+    """(jet IQR/median, MET delta IQR) of collection ``name`` over those of ``reference``, from a
+    result with "jets" and "met" per collection (``evaluate``'s metrics.json, ``compare``'s compare.json)."""
+    jets = (result["jets"][name]["response"]["resolution"], result["jets"][reference]["response"]["resolution"])
+    met_iqr = (result["met"][name]["delta"]["iqr"], result["met"][reference]["delta"]["iqr"])
+    return tuple(a / b if b else float("nan") for a, b in (jets, met_iqr))
+
+
 def particle_performance(pred_cls: np.ndarray, true_cls: np.ndarray, pred_e: np.ndarray, true_e: np.ndarray,
                          class_names: list[str]) -> dict:
     """Per class: efficiency (a target of the class predicted as that class on its element), fake rate

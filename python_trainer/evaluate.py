@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance
+from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance, resolution_ratios
 from k4mlpf.model import MLPF, MLPFAlgorithm
 from k4mlpf.model.columns import CLASS_NAMES
 
@@ -91,10 +91,8 @@ def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | 
             result["particles"][name] = particle_performance(
                 table[:, _COL["cls"]].astype(int), a["targets"][:, _COL["cls"]].astype(int),
                 table[:, _COL["energy"]], a["targets"][:, _COL["energy"]], CLASS_NAMES)
-    mlpf_res, pf_res = result["jets"]["MLPF"]["response"]["resolution"], result["jets"][pf_name]["response"]["resolution"]
-    result["jet_resolution_ratio_mlpf_over_pf"] = mlpf_res / pf_res if pf_res else float("nan")
-    m_iqr, p_iqr = result["met"]["MLPF"]["delta"]["iqr"], result["met"][pf_name]["delta"]["iqr"]
-    result["met_resolution_ratio_mlpf_over_pf"] = m_iqr / p_iqr if p_iqr else float("nan")
+    result["jet_resolution_ratio_mlpf_over_pf"], result["met_resolution_ratio_mlpf_over_pf"] = \
+        resolution_ratios(result, "MLPF", pf_name)
     output = Path(output_dir)
     output.mkdir(parents=True, exist_ok=True)
     with open(output / "metrics.json", "w") as stream:

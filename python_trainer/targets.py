@@ -192,9 +192,6 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
     element_mc = np.full(n_tracks + int(clu_off[-1]), -1, np.int64)
     element_mc[te] = tp
     element_mc[ce] = cp
-    merge_elem, merge_part = merge_leftovers(c_elem, c_part, c_w, element_mc, np.concatenate([t_part, c_part]))
-    extra = np.zeros((len(element_mc), 4))                    # four-momentum merged into each element
-    np.add.at(extra, merge_elem, np.stack([px, py, pz, energy], axis=1)[merge_part])
 
     # reorder to per-event [tracks, clusters] blocks
     elem_counts = track_counts + cluster_counts
@@ -207,8 +204,9 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
         (np.arange(n_clusters) - clu_off[event_of_cluster])
     target_mc = np.full(len(element_mc), -1, np.int64)
     target_mc[position] = element_mc
-    merged = np.zeros_like(extra)
-    merged[position] = extra
+    merge_elem, merge_part = merge_leftovers(c_elem, c_part, c_w, element_mc, np.concatenate([t_part, c_part]))
+    merged = np.zeros((len(element_mc), 4))                  # four-momentum merged into each element
+    np.add.at(merged, position[merge_elem], np.stack([px, py, pz, energy], axis=1)[merge_part])
     is_track = np.zeros(len(element_mc), bool)
     is_track[position[:n_tracks]] = True
     targets = particle_table(target_mc, is_track, pdg, charge, px, py, pz, energy, extra=merged)

@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from k4mlpf.evaluation import resolution_ratios
 
 REFERENCE_MODEL = Path(__file__).resolve().parent.parent / "models" / "mlpf_cld_small.pt"
 
@@ -82,17 +83,13 @@ def main() -> int:
           "--output", str(reference), "--quiet"])
     step("compare it with the baseline PF", [py, "-m", "k4mlpf", "compare", str(reference), "-c", "MLPFPFOs",
                                              "BaselinePFOs", "--output", str(out / "compare_reference")])
-    metrics = json.loads((out / "evaluation" / "metrics.json").read_text())
     print(f"\nDone. Plots and metrics: {out / 'evaluation'}, {out / 'compare'}, {out / 'compare_reference'}.")
-    print(f"Model trained just now ({args.model}, {args.cld_events} CLD events x {args.epochs} epochs): MLPF/baseline "
-          f"jet resolution {metrics['jet_resolution_ratio_mlpf_over_pf']:.2f}, MET "
-          f"{metrics['met_resolution_ratio_mlpf_over_pf']:.2f}"
-          + (" (minutes of training; README: what hours give)" if metrics["jet_resolution_ratio_mlpf_over_pf"] > 1 else "."))
-    ref = json.loads((out / "compare_reference" / "compare.json").read_text())
-    jet = {k: v["response"]["resolution"] for k, v in ref["jets"].items()}
-    met = {k: v["delta"]["iqr"] for k, v in ref["met"].items()}
-    print(f"Project's trained model ({REFERENCE_MODEL.name}): MLPF/baseline jet resolution "
-          f"{jet['MLPFPFOs'] / jet['BaselinePFOs']:.2f}, MET {met['MLPFPFOs'] / met['BaselinePFOs']:.2f}.")
+    for label, folder in ((f"Model trained just now ({args.model}, {args.cld_events} CLD events x {args.epochs} "
+                           "epochs)", out / "compare"),
+                          (f"Project's trained model ({REFERENCE_MODEL.name})", out / "compare_reference")):
+        jets, met = resolution_ratios(json.loads((folder / "compare.json").read_text()), "MLPFPFOs", "BaselinePFOs")
+        print(f"{label}: MLPF/baseline jet resolution {jets:.2f}, MET {met:.2f}"
+              + (" (minutes of training; README: what hours give)" if jets > 1 else "."))
     return 0
 
 

@@ -1,23 +1,14 @@
 import numpy as np
 import pytest
 
-from fastsim.baseline_pf import baseline_pf
-from fastsim.calorimetry import simulate_calorimetry
-from fastsim.clustering import cluster_hits, connected_components
+from fastsim.clustering import connected_components
 from fastsim.generator import generate_pythia
-from fastsim.tracking import simulate_tracks
+from fastsim.pipeline import detector_response
 
 
 def reconstruct(truth, card, seed=0):
-    rng = np.random.default_rng(seed)
-    charged = np.flatnonzero(truth.final_state() & (truth.charge != 0))
-    tr = simulate_tracks(charged, truth.p4, truth.vertex, truth.charge, truth.mass, card, rng)
-    ev = truth.event[tr.particle]
-    order = np.argsort(ev, kind="stable")
-    tr, ev = tr.take(order), ev[order]
-    hits, _ = simulate_calorimetry(truth, card, rng)
-    cl = cluster_hits(hits, card, len(truth.pdg))
-    return tr, ev, hits, cl, baseline_pf(ev, tr, cl, hits, card)
+    r = detector_response(truth, card, np.random.default_rng(seed))
+    return r.tracks, r.track_event, r.hits, r.clusters, r.pfos
 
 
 def test_connected_components():

@@ -69,3 +69,11 @@ def test_particle_efficiency_and_fake_rate_by_hand():
     assert out["ch"]["efficiency"] == 0.5 and out["ch"]["fake_rate"] == 0.0
     assert out["nh"]["efficiency"] == 1.0 and out["nh"]["fake_rate"] == 0.5
     assert out["ph"]["efficiency"] == 1.0 and out["ph"]["fake_rate"] == 0.5
+
+
+def test_resolution_ratios_divide_jet_resolution_and_met_spread():
+    from k4mlpf.evaluation import resolution_ratios
+
+    result = {"jets": {"A": {"response": {"resolution": 0.08}}, "B": {"response": {"resolution": 0.1}}},
+              "met": {"A": {"delta": {"iqr": 6.0}}, "B": {"delta": {"iqr": 12.0}}}}
+    assert resolution_ratios(result, "A", "B") == pytest.approx((0.8, 0.5))
