@@ -1,8 +1,8 @@
 """Detector cards: YAML files that describe a detector for the fast simulation.
 
 A card gives the solenoid field, the tracker layers, the calorimeter geometry and its resolutions.
-``load_card("CLD")`` reads ``detectors/CLD_o2_v05.yaml``; ``load_card("CLIC")`` reads
-``detectors/CLIC_o3_v14.yaml``; any other argument is a path to a user card (the geometry-swap
+``load_card("CLD")`` reads ``fastsim/detectors/CLD_o2_v05.yaml``; ``load_card("CLIC")`` reads
+``fastsim/detectors/CLIC_o3_v14.yaml`` (``detectors/`` at the top of the repository links there); any other argument is a path to a user card (the geometry-swap
 study: copy a card, change it, simulate). Every key is checked once, here, so the simulation never
 meets a missing or nonsensical number; errors name the file and the key.
 """
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import numpy as np
 import yaml
 
-DETECTOR_DIR = Path(__file__).resolve().parent.parent / "detectors"
+DETECTOR_DIR = Path(__file__).resolve().parent / "detectors"  # package data; ./detectors links here
 ALIASES = {"CLD": "CLD_o2_v05", "CLIC": "CLIC_o3_v14", "CLICDET": "CLIC_o3_v14"}
 
 # kinds: "pos" > 0, "nonneg" >= 0, "frac" in [0, 1], "int" positive integer,

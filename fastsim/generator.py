@@ -25,6 +25,9 @@ PROCESSES = {
     "ww": (["WeakDoubleBoson:ffbar2WW = on", "24:onMode = off", "24:onIfAny = 1 2 3 4 5"], 240.0),
     "zh": (["HiggsSM:ffbar2HZ = on"], 240.0),
 }
+#: name -> the lowest centre-of-mass energy [GeV] at which the process is produced on shell
+#: (2 m_t, 2 m_W, m_Z + m_H; qq: where Pythia's e+e- -> Z/gamma* -> hadrons is meaningful)
+THRESHOLDS = {"ttbar": 2 * 172.5, "ww": 2 * 80.37, "zh": 91.19 + 125.2, "qq": 10.0}
 GUN_PARTICLES = (22, 11, -11, 13, -13, 211, -211, 130, 2112, 321)
 COMMON_SETTINGS = [
     "Beams:idA = 11", "Beams:idB = -11", "PDF:lepton = off", "Next:numberShowEvent = 0",

@@ -135,7 +135,9 @@ def run(cfg: RunConfig, output_path: str, jobs: int = 1, progress: bool = True) 
     bar = tqdm(total=cfg.n_events, unit="ev", disable=not progress, desc=f"{card.name} {cfg.process}")
     with open_writer(output_path) as writer:  # podio's writer in a Key4hep release, ROOT's elsewhere
         if jobs > 1:
-            pool = mp.get_context("fork").Pool(jobs)
+            from k4mlpf.cli_support import ignore_interrupts_in_worker
+
+            pool = mp.get_context("fork").Pool(jobs, initializer=ignore_interrupts_in_worker)
             results = pool.imap(_work, tasks)
         else:
             pool, results = None, map(_work, tasks)

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 
-from .edm4hep.errors import EDM4hepError
 
 
 def _cmd_dump(args: argparse.Namespace) -> int:
@@ -33,24 +32,37 @@ def _cmd_reco(args: argparse.Namespace) -> int:
 
     n = reconstruct(args.input, args.output, args.model, collection=args.collection, tracks=args.tracks,
                     clusters=args.clusters, device=args.device, batch_size=args.batch_size,
-                    progress=not args.quiet)
+                    progress=not args.quiet, detector=args.detector, b_field=args.bfield,
+                    allow_detector_mismatch=args.allow_detector_mismatch)
     print(f"wrote {n} events with {args.collection} to {args.output}")
     return 0
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare, table
+    from .cli_support import check_output_dir
+    from .compare import compare, default_collections, table
 
-    result = compare(args.file, args.collections, args.output)
+    if args.output is not None:
+        check_output_dir(args.output)
+    collections = args.collections
+    if collections is None:
+        collections = default_collections(args.file)
+        print(f"comparing {', '.join(collections)} (pass --collections to choose)", file=sys.stderr)
+    result = compare(args.file, collections, args.output)
     print(table(result))
+    if args.output is not None:
+        print(f"wrote {args.output}/compare.json")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m k4mlpf",
-                                     description="Machine-learned particle flow for Key4hep.")
+    from .cli_support import HelpFormatter, positive_int
+
+    parser = argparse.ArgumentParser(prog="k4mlpf", description="Machine-learned particle flow for Key4hep.",
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     dump = sub.add_parser("dump", help="show the collections of an EDM4hep file (like podio-dump)",
+                          formatter_class=HelpFormatter,
                           description="Show an EDM4hep file's categories and collections with their types "
                                       "and sizes; with --json, every object of the chosen events in podio's "
                                       "JSON structure.")
@@ -62,33 +74,43 @@ def build_parser() -> argparse.ArgumentParser:
     dump.set_defaults(run=_cmd_dump)
 
     reco = sub.add_parser("reco", help="run an exported MLPF model on an EDM4hep file (no Gaudi needed)",
-                          description="Write every collection of INPUT plus the MLPF particles to OUTPUT.")
+                          formatter_class=HelpFormatter,
+                          description="Write every collection of INPUT plus the MLPF particles to OUTPUT "
+                                      "(written under a temporary name, renamed when complete).")
     reco.add_argument("input", help="EDM4hep REC file (tracks, clusters, calorimeter hits)")
-    reco.add_argument("--model", "-m", required=True, help="exported model (.pt from python_trainer export)")
-    reco.add_argument("--output", "-o", required=True, help="output EDM4hep file")
+    reco.add_argument("--output", "-o", required=True, help="output EDM4hep file (never the input)")
+    reco.add_argument("--model", "-m", default=None,
+                      help="exported model (.pt from python_trainer export); default: the model shipped for "
+                           "the file's detector (CLD: mlpf_cld_small.pt)")
     reco.add_argument("--collection", default="MLPFPFOs", help="name of the new ReconstructedParticle collection")
-    reco.add_argument("--tracks", default="SiTracks_Refitted")
-    reco.add_argument("--clusters", default="PandoraClusters")
-    reco.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    reco.add_argument("--batch-size", type=int, default=32, help="events per model call")
-    reco.add_argument("--quiet", action="store_true")
+    reco.add_argument("--tracks", default="SiTracks_Refitted", help="track collection the model reads")
+    reco.add_argument("--clusters", default="PandoraClusters",
+                      help="cluster collection the model reads (their hits are found through the clusters)")
+    reco.add_argument("--detector", default=None,
+                      help="detector that made the file, e.g. CLD_o2_v05 (default: what the file says)")
+    reco.add_argument("--bfield", type=float, default=None, help="solenoid field in T (default: the detector's)")
+    reco.add_argument("--allow-detector-mismatch", action="store_true",
+                      help="run a model trained for another detector than the file's (wrong physics!)")
+    reco.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
+                      help="where the model runs (auto: cuda if a GPU is visible)")
+    reco.add_argument("--batch-size", type=positive_int, default=32, help="events per model call")
+    reco.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     reco.set_defaults(run=_cmd_reco)
 
-    cmp = sub.add_parser("compare", help="jets and MET of PF collections against truth, side by side")
+    cmp = sub.add_parser("compare", help="jets and MET of PF collections against truth, side by side",
+                         formatter_class=HelpFormatter)
     cmp.add_argument("file", help="EDM4hep file with MCParticles and the PF collections")
-    cmp.add_argument("--collections", "-c", nargs="+", default=["MLPFPFOs", "PandoraPFOs"])
-    cmp.add_argument("--output", "-o", help="folder for compare.json")
+    cmp.add_argument("--collections", "-c", nargs="+", default=None,
+                     help="ReconstructedParticle collections (default: MLPFPFOs and PandoraPFOs, else BaselinePFOs, "
+                          "those present)")
+    cmp.add_argument("--output", "-o", help="folder for compare.json (made if missing)")
     cmp.set_defaults(run=_cmd_compare)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .cli_support import run_command
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return args.run(args)
-    except (EDM4hepError, ValueError) as err:
-        print(f"k4mlpf {args.command}: error: {err}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # e.g. piped into head
-        return 0
+    return run_command(f"k4mlpf {args.command}", lambda: args.run(args))

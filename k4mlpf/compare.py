@@ -21,6 +21,28 @@ from .evaluation import Particles, jet_performance, met_performance
 from .particles import NEUTRINOS
 
 
+MLPF_COLLECTION = "MLPFPFOs"
+REFERENCE_PF = ("PandoraPFOs", "BaselinePFOs")  # Pandora on real files, the rule-based PF of the fast simulation
+
+
+def reference_pf(collections) -> str | None:
+    """The PF collection MLPF is compared with: PandoraPFOs if the file has it, else BaselinePFOs."""
+    return next((name for name in REFERENCE_PF if name in collections), None)
+
+
+def default_collections(path: str | os.PathLike) -> list[str]:
+    """MLPFPFOs and the reference PF collection, those of them the file holds (an error if neither)."""
+    with EDM4hepFile(path) as f:
+        infos = f.collections()
+    chosen = [name for name in (MLPF_COLLECTION, reference_pf(infos)) if name and name in infos]
+    if not chosen:
+        pfos = [n for n, i in infos.items() if i.type.endswith("ReconstructedParticleCollection")]
+        raise ValueError(f"{path}: neither {MLPF_COLLECTION} nor {' / '.join(REFERENCE_PF)} is in the file; "
+                         f"choose with --collections (ReconstructedParticle collections here: "
+                         f"{', '.join(pfos) or 'none'})")
+    return chosen
+
+
 def truth_particles(mc) -> Particles:
     keep = (flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(flat(mc.PDG)), NEUTRINOS)
     px, py, pz, m = flat(mc.momentum.x), flat(mc.momentum.y), flat(mc.momentum.z), flat(mc.mass)

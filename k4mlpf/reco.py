@@ -10,11 +10,15 @@ I/O layer, never the trainer.
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 
 import awkward as ak
 import numpy as np
 import torch
 
+from .cli_support import check_device, check_output_file
+from .detector import check_model, file_detector, shipped_model
 from .edm4hep.reader import EDM4hepFile
 from .edm4hep.refs import collection_type
 from .edm4hep.writer import copy_with_additions
@@ -27,7 +31,7 @@ def run_model(algo, elements: Elements, batch_size: int = 32, device: str = "cpu
     """Decoded particles of every element (flat, per event: tracks then clusters), batched."""
     n_events = len(elements)
     t_off, c_off, h_off = (offsets(c) for c in (elements.track_counts, elements.cluster_counts, elements.hit_counts))
-    keys = ("cls", "pdg", "charge", "px", "py", "pz", "energy", "mass", "probabilities")
+    keys = ("cls", "pdg", "charge", "px", "py", "pz", "energy", "mass", "probabilities", "skipped")
     pieces: dict[str, list] = {k: [] for k in keys}
     for start in range(0, n_events, batch_size):
         events = range(start, min(start + batch_size, n_events))
@@ -74,14 +78,37 @@ def particles_collection(particles: dict[str, np.ndarray], elements: Elements, *
     return ak.unflatten(record, n_per_event)
 
 
-def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike, model_path: str | os.PathLike, *,
-                collection: str = "MLPFPFOs", tracks: str = "SiTracks_Refitted", clusters: str = "PandoraClusters",
-                device: str = "cpu", batch_size: int = 32, step_size: int = 200, progress: bool = True) -> int:
-    """Write ``input_path`` + the MLPF particles to ``output_path``; returns the number of events."""
+def skipped_elements(skipped: np.ndarray, elements: Elements, names: ElementCollections,
+                     first_event: int = 0) -> list[tuple[str, int, int]]:
+    """(collection, event, index) of every element the model skipped for non-finite members."""
+    counts = elements.track_counts + elements.cluster_counts
+    flat_index = np.flatnonzero(skipped)
+    event = np.searchsorted(offsets(counts), flat_index, side="right") - 1
+    local = flat_index - offsets(counts)[event]
+    on_track = local < elements.track_counts[event]
+    return [(names.tracks if t else names.clusters, int(e) + first_event, int(i if t else i - nt))
+            for t, e, i, nt in zip(on_track, event, local, elements.track_counts[event])]
+
+
+def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike,
+                model_path: str | os.PathLike | None = None, *, collection: str = "MLPFPFOs",
+                tracks: str = "SiTracks_Refitted", clusters: str = "PandoraClusters", device: str = "cpu",
+                batch_size: int = 32, step_size: int = 200, progress: bool = True, detector: str | None = None,
+                b_field: float | None = None, allow_detector_mismatch: bool = False,
+                say: Callable[[str], None] | None = None) -> int:
+    """Write ``input_path`` + the MLPF particles to ``output_path``; returns the number of events.
+
+    ``model_path`` None: the model shipped for the file's detector. A model for another detector than
+    the file's is refused (DetectorMismatchError) unless ``allow_detector_mismatch``. Notes and
+    warnings go to ``say`` (default: stderr).
+    """
     from tqdm import tqdm
 
-    algo = load_algorithm(model_path, device=device)
-    meta = read_metadata(model_path)
+    say = say or (lambda text: print(text, file=sys.stderr))
+    if batch_size < 1:
+        raise ValueError(f"--batch-size must be positive, got {batch_size}")
+    device = check_device(device)
+    check_output_file(output_path, [input_path])
     names = ElementCollections(tracks=tracks, clusters=clusters)
     with EDM4hepFile(input_path) as f:
         needed = names.needed(f)
@@ -91,11 +118,25 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike, m
 
             raise WriteError(f"the input already has a collection {collection!r}; choose another --collection",
                              file_path=os.fspath(input_path))
+        data_detector = file_detector(f, detector, b_field)
+    if model_path is None:
+        model_path = shipped_model(data_detector)
+        say(f"model: {model_path.name} (shipped for {data_detector.describe()})")
+    meta = read_metadata(model_path)
+    note = check_model(meta.get("detector", "unknown"), float(meta.get("b_field", 0.0)), data_detector,
+                       path=os.fspath(input_path), allow_mismatch=allow_detector_mismatch)
+    if note:
+        say(note)
+    algo = load_algorithm(model_path, device=device)
     bar = tqdm(total=total, desc=f"MLPF ({meta.get('detector')})", unit="ev", disable=not progress)
+    skipped: list[tuple[str, int, int]] = []
+    events_done = [0]
 
     def produce(chunk, source):
         elements = pack_elements(source, chunk, names)
         particles = run_model(algo, elements, batch_size, device)
+        skipped.extend(skipped_elements(particles["skipped"], elements, names, events_done[0]))
+        events_done[0] += len(elements)
         infos = source.collections()
         out = particles_collection(particles, elements, tracks_id=infos[tracks].collection_id,
                                    clusters_id=infos[clusters].collection_id)
@@ -104,4 +145,8 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike, m
     n = copy_with_additions(input_path, output_path, produce, inputs=needed, step_size=step_size,
                             progress=bar.update)
     bar.close()
+    if skipped:
+        shown = ", ".join(f"{c} event {e} index {i}" for c, e, i in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        say(f"warning: {len(skipped)} element(s) with non-finite members were skipped: {shown}{more}")
     return n

@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from k4mlpf.cli_support import HelpFormatter, positive_int
+
 HERE = Path(__file__).resolve().parent
 
 
@@ -54,13 +56,21 @@ def cmd_prepare(args) -> int:
 
     options = PrepareOptions(pf_collection=args.pf_collection, tracks=args.tracks, clusters=args.clusters,
                              detector=args.detector, b_field=args.bfield, step_size=args.step_size)
-    paths = prepare(args.inputs, args.output, options, jobs=args.jobs, progress=not args.quiet)
+    report: list = []
+    paths = prepare(args.inputs, args.output, options, jobs=args.jobs, progress=not args.quiet, report=report)
+    for source, _, events, rebuilt, pf_name in report:
+        print(f"{source}: {events} events, PF collection {pf_name}{'' if rebuilt else ' (cached shard)'}")
     print(f"{len(paths)} shard(s) in {args.output}")
     return 0
 
 
 def cmd_train(args, finetune: bool) -> int:
+    from k4mlpf.cli_support import check_device, check_output_dir
+
     from .train import TrainConfig, backbone_state, train
+
+    check_device(args.device)
+    check_output_dir(args.output)
 
     default = HERE / "configs" / ("finetune.yaml" if finetune else "pretrain.yaml")
     config = TrainConfig.from_yaml(args.config or default, _overrides(args))
@@ -81,7 +91,12 @@ def cmd_train(args, finetune: bool) -> int:
 
 
 def cmd_evaluate(args) -> int:
+    from k4mlpf.cli_support import check_device, check_output_dir
+
     from .data import EventSet
+
+    check_device(args.device)
+    check_output_dir(args.output)
     from .evaluate import evaluate
 
     events = EventSet.load(_shards(args.shards))
@@ -97,7 +112,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from k4mlpf.cli_support import check_output_file
+
     from .export import export
+
+    check_output_file(args.output, [args.checkpoint])
 
     path = export(args.checkpoint, args.output, detector=args.detector)
     print(f"wrote {path}")
@@ -111,8 +130,12 @@ def cmd_scan(args) -> int:
     from .train import TrainConfig, train
 
     grid = {}
+    if not args.set:
+        raise ValueError("scan needs at least one --set KEY=V1,V2,... (e.g. --set lr=1e-3,3e-4)")
     for item in args.set:
         key, _, values = item.partition("=")
+        if not key or not values:
+            raise ValueError(f"--set {item!r}: expected KEY=V1,V2,... (e.g. lr=1e-3,3e-4)")
         grid[key] = [_parse(v) for v in values.split(",")]
     results = []
     base = TrainConfig.from_yaml(args.config or HERE / "configs" / "pretrain.yaml", _overrides(args))
@@ -141,82 +164,84 @@ def _parse(value: str):
 
 
 def _training_args(p, finetune=False):
+    config = "finetune" if finetune else "pretrain"
     p.add_argument("shards", nargs="+", help="prepared shards (.npz files, globs or folders)")
     p.add_argument("--output", "-o", required=True, help="run folder: checkpoints, logs")
     p.add_argument("--val", nargs="*", help="validation shards (default: a split of the training events)")
-    p.add_argument("--config", help="training YAML (default: python_trainer/configs/%s.yaml)"
-                   % ("finetune" if finetune else "pretrain"))
-    p.add_argument("--model", help="model size: small | paper | a YAML path")
-    p.add_argument("--epochs", type=int)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--lr", type=float)
-    p.add_argument("--weight-decay", type=float)
-    p.add_argument("--warmup-steps", type=int)
-    p.add_argument("--patience", type=int)
-    p.add_argument("--seed", type=int)
-    p.add_argument("--max-steps", type=int, help="stop after this many optimizer steps (smoke runs)")
-    p.add_argument("--train-events", type=int, help="use only the first N prepared events for training")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    p.add_argument("--config", help=f"training YAML (default: the shipped python_trainer/configs/{config}.yaml; "
+                                    "every key below overrides it)")
+    p.add_argument("--model", help="model size: tiny | small | paper | a YAML path (default: the config's)")
+    p.add_argument("--epochs", type=positive_int, help="epochs (default: the config's)")
+    p.add_argument("--batch-size", type=positive_int, help="events per step (default: the config's)")
+    p.add_argument("--lr", type=float, help="peak learning rate (default: the config's)")
+    p.add_argument("--weight-decay", type=float, help="AdamW weight decay (default: the config's)")
+    p.add_argument("--warmup-steps", type=int, help="linear warm-up steps (default: the config's)")
+    p.add_argument("--patience", type=positive_int, help="early stopping: epochs without improvement (default: the config's)")
+    p.add_argument("--seed", type=int, help="random seed (default: the config's)")
+    p.add_argument("--max-steps", type=positive_int, help="stop after this many optimizer steps (smoke runs)")
+    p.add_argument("--train-events", type=positive_int, help="use only the first N prepared events for training")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"], help="auto: cuda if a GPU is visible")
     p.add_argument("--resume", action="store_true", help="continue from OUTPUT/last.pt")
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m python_trainer", description="Train and evaluate MLPF.")
+    parser = argparse.ArgumentParser(prog="python_trainer", description="Train and evaluate MLPF.",
+                                     formatter_class=HelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("prepare", help="EDM4hep REC files -> cached training shards")
+    def add(name, **kwargs):
+        return sub.add_parser(name, formatter_class=HelpFormatter, **kwargs)
+
+    p = add("prepare", help="EDM4hep REC files -> cached training shards")
     p.add_argument("inputs", nargs="+", help="EDM4hep files (CLD/CLIC REC layout or the fast simulation)")
-    p.add_argument("--output", "-o", required=True)
-    p.add_argument("--pf-collection", default="PandoraPFOs", help="PF particles to compare with (e.g. BaselinePFOs)")
-    p.add_argument("--tracks", default="SiTracks_Refitted")
-    p.add_argument("--clusters", default="PandoraClusters")
+    p.add_argument("--output", "-o", default="shards", help="folder for the shards (made if missing)")
+    p.add_argument("--pf-collection", default=None,
+                   help="PF particles to compare with (default: PandoraPFOs if the file has it, else BaselinePFOs)")
+    p.add_argument("--tracks", default="SiTracks_Refitted", help="track collection")
+    p.add_argument("--clusters", default="PandoraClusters", help="cluster collection")
     p.add_argument("--detector", help="detector name (default: from the file, else CLD)")
     p.add_argument("--bfield", type=float, help="solenoid field in T (default: from the file or detector)")
-    p.add_argument("--step-size", type=int, default=500, help="events read at once")
-    p.add_argument("--jobs", "-j", type=int, default=1)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--step-size", type=positive_int, default=500, help="events read at once")
+    p.add_argument("--jobs", "-j", type=positive_int, default=1, help="files prepared in parallel")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_prepare)
 
-    p = sub.add_parser("pretrain", help="train from scratch (e.g. on CLICdet)")
+    p = add("pretrain", help="train from scratch (e.g. on CLICdet)")
     _training_args(p)
     p.set_defaults(run=lambda a: cmd_train(a, finetune=False))
 
-    p = sub.add_parser("finetune", help="start from a backbone (checkpoint or exported .pt)")
+    p = add("finetune", help="start from a backbone (checkpoint or exported .pt)")
     _training_args(p, finetune=True)
     p.add_argument("--from", dest="from_", required=True, help="backbone: checkpoint (.pt) or exported model")
     p.add_argument("--strategy", choices=["full", "heads", "freeze-cls", "freeze-reg", "scratch"])
     p.set_defaults(run=lambda a: cmd_train(a, finetune=True))
 
-    p = sub.add_parser("evaluate", help="jets, MET, particles: MLPF vs PF vs targets against truth")
+    p = add("evaluate", help="jets, MET, particles: MLPF vs PF vs targets against truth")
     p.add_argument("model", help="checkpoint or exported model")
     p.add_argument("shards", nargs="+")
     p.add_argument("--output", "-o", required=True, help="folder for metrics.json and plots")
     p.add_argument("--pf-name", default="PF", help="label of the PF collection in tables and plots")
-    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"])
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="auto: cuda if a GPU is visible")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_evaluate)
 
-    p = sub.add_parser("export", help="checkpoint -> TorchScript algorithm module for reconstruction")
-    p.add_argument("checkpoint")
-    p.add_argument("--output", "-o", required=True)
+    p = add("export", help="checkpoint -> TorchScript algorithm module for reconstruction")
+    p.add_argument("checkpoint", help="training checkpoint (best.pt or last.pt of a run folder)")
+    p.add_argument("--output", "-o", required=True, help="model file to write (.pt)")
     p.add_argument("--detector", help="detector name stored in the model (default: the training data's)")
     p.set_defaults(run=cmd_export)
 
-    p = sub.add_parser("scan", help="grid of short trainings, e.g. --set lr=1e-3,3e-4 --set model=small")
+    p = add("scan", help="grid of short trainings, e.g. --set lr=1e-3,3e-4 --set model=small")
     _training_args(p)
-    p.add_argument("--set", action="append", default=[], required=True, help="key=v1,v2,...")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
+                   help="a training option and the values to try; repeat for a grid (at least one)")
     p.set_defaults(run=cmd_scan)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    from k4mlpf.cli_support import run_command
+
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except KeyboardInterrupt:
-        return 130
-    except (FileNotFoundError, ValueError, KeyError, RuntimeError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"python_trainer {args.command}: error: {message}", file=sys.stderr)
-        return 2
+    return run_command(f"python_trainer {args.command}", lambda: args.run(args), extra_errors=(KeyError,))

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from k4mlpf.atomic import atomic_path
+from k4mlpf.compare import REFERENCE_PF, reference_pf
+from k4mlpf.detector import DetectorInfo, file_detector
 from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile
 from k4mlpf.elements import ElementCollections, pack_elements
 
@@ -26,12 +28,11 @@ from .targets import TruthCollections, build_targets, pf_candidates
 
 SHARD_VERSION = 2  # 2: left-over particles merged into the owner of their best cluster
 UNUSED_MEMBERS = ("covMatrix", "positionError", "directionError")  # not read: ~25% faster
-DETECTOR_FIELDS = {"CLD": 2.0, "CLD_o2_v05": 2.0, "CLIC": 4.0, "CLIC_o3_v14": 4.0}  # tesla
 
 
 @dataclass(frozen=True)
 class PrepareOptions:
-    pf_collection: str = "PandoraPFOs"
+    pf_collection: str | None = None  # default: PandoraPFOs if present, else BaselinePFOs
     tracks: str = "SiTracks_Refitted"
     clusters: str = "PandoraClusters"
     mc: str = "MCParticles"
@@ -43,16 +44,13 @@ class PrepareOptions:
 
 
 def detector_and_field(f: EDM4hepFile, options: PrepareOptions) -> tuple[str, float]:
-    """The file's detector and B field: options first, then the file's metadata, then CLD."""
-    meta = f.parameters("metadata")[0] if "metadata" in f.categories and f.num_entries("metadata") else {}
-    detector = options.detector or next(iter(meta.get("k4mlpf_detector", {}).values()), [None])[0] or "CLD_o2_v05"
-    field = options.b_field
-    if field is None:
-        stored = next(iter(meta.get("k4mlpf_bfield_tesla", {}).values()), [None])[0]
-        field = float(stored) if stored is not None else DETECTOR_FIELDS.get(detector)
-    if field is None:
-        raise EDM4hepError(f"unknown B field for detector {detector!r}: pass --bfield", file_path=f.path)
-    return detector, float(field)
+    """The file's detector and B field (k4mlpf.detector's rules; CLD when nothing says)."""
+    found = file_detector(f, options.detector, options.b_field)
+    if found.name is None and found.b_field is None:
+        found = DetectorInfo("CLD_o2_v05", 2.0, "the default")
+    if found.b_field is None:
+        raise EDM4hepError(f"unknown B field for detector {found.name!r}: pass --bfield", file_path=f.path)
+    return found.name or "unknown", float(found.b_field)
 
 
 def shard_path(input_path: str | os.PathLike, output_dir: str | os.PathLike, options: PrepareOptions) -> Path:
@@ -64,17 +62,28 @@ def shard_path(input_path: str | os.PathLike, output_dir: str | os.PathLike, opt
     return Path(output_dir) / f"{stem}-{digest}.npz"
 
 
-def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> tuple[Path, int, bool]:
-    """Build (or reuse) the shard of one file. Returns (shard path, events, rebuilt?)."""
+def pf_collection_of(f: EDM4hepFile, options: PrepareOptions) -> str:
+    """``--pf-collection``, else PandoraPFOs if the file has it, else BaselinePFOs."""
+    available = f.collections()
+    chosen = options.pf_collection or reference_pf(available)
+    if chosen is None:
+        raise CollectionNotFoundError(" or ".join(REFERENCE_PF), list(available), file_path=f.path)
+    return chosen
+
+
+def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> tuple[Path, int, bool, str]:
+    """Build (or reuse) the shard of one file. Returns (shard path, events, rebuilt?, PF collection)."""
     target = shard_path(input_path, output_dir, options)
     if target.exists():
         with np.load(target) as shard:
-            return target, int(len(shard["track_counts"])), False
+            meta = json.loads(str(shard["meta"]))
+            return target, int(len(shard["track_counts"])), False, meta.get("pf_collection", "?")
     names = ElementCollections(tracks=options.tracks, clusters=options.clusters)
     truth = TruthCollections(options.mc, options.track_links, options.hit_links)
     parts: dict[str, list] = {}
     with EDM4hepFile(input_path) as f:
-        needed = names.needed(f) + [truth.mc, truth.track_links, truth.hit_links, options.pf_collection]
+        pf_name = pf_collection_of(f, options)
+        needed = names.needed(f) + [truth.mc, truth.track_links, truth.hit_links, pf_name]
         available = f.collections()
         for name in needed:
             if name not in available:
@@ -85,7 +94,7 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
             elements = pack_elements(f, chunk, names)
             targets = build_targets(chunk, elements.track_counts, elements.cluster_counts,
                                     tracks=options.tracks, clusters=options.clusters, truth=truth)
-            candidates = pf_candidates(chunk, options.pf_collection, elements.track_counts,
+            candidates = pf_candidates(chunk, pf_name, elements.track_counts,
                                        elements.cluster_counts, tracks_id=ids[options.tracks],
                                        clusters_id=ids[options.clusters])
             for key, value in (("tracks", elements.tracks), ("track_counts", elements.track_counts),
@@ -96,21 +105,27 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
                 parts.setdefault(key, []).append(value)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     meta = {"source": os.path.abspath(input_path), "detector": detector, "b_field": b_field,
-            "options": asdict(options), "version": SHARD_VERSION}
+            "options": asdict(options), "pf_collection": pf_name, "version": SHARD_VERSION}
     with atomic_path(target, suffix=".tmp.npz") as tmp:
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
-    return target, int(len(arrays["track_counts"])), True
+    return target, int(len(arrays["track_counts"])), True, pf_name
 
 
 def prepare(inputs: list[str], output_dir: str, options: PrepareOptions, jobs: int = 1,
-            progress: bool = True) -> list[Path]:
-    """Prepare every input (in parallel over files); returns the shard paths in input order."""
+            progress: bool = True, report: list | None = None) -> list[Path]:
+    """Prepare every input (in parallel over files); returns the shard paths in input order.
+
+    The output folder is made only when the first shard is written, so a bad input leaves nothing
+    behind. ``report``, if given, receives (input, shard, events, rebuilt?, PF collection) per file.
+    """
     from tqdm import tqdm
+
+    from k4mlpf.cli_support import check_output_dir, ignore_interrupts_in_worker
 
     missing = [p for p in inputs if not os.path.exists(p)]
     if missing:
         raise EDM4hepError("no such file", file_path=missing[0])
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    check_output_dir(output_dir)
     results: list = [None] * len(inputs)
     bar = tqdm(total=len(inputs), desc="prepare", unit="file", disable=not progress)
     if jobs <= 1 or len(inputs) == 1:
@@ -118,10 +133,12 @@ def prepare(inputs: list[str], output_dir: str, options: PrepareOptions, jobs: i
             results[i] = prepare_file(path, output_dir, options)
             bar.update()
     else:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
+        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts_in_worker) as pool:
             futures = {pool.submit(prepare_file, p, output_dir, options): i for i, p in enumerate(inputs)}
             for future in futures:
                 results[futures[future]] = future.result()
                 bar.update()
     bar.close()
+    if report is not None:
+        report.extend((path, *result) for path, result in zip(inputs, results))
     return [r[0] for r in results]

@@ -41,7 +41,7 @@ CHECKPOINT_FORMAT = 1
 STRATEGIES = ("full", "heads", "freeze-cls", "freeze-reg", "scratch")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ValueError):
     """A checkpoint that cannot be used: corrupt, not ours, or for another model."""
 
 

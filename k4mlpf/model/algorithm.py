@@ -22,11 +22,11 @@ import torch.nn as nn
 from torch import Tensor
 
 from k4mlpf.atomic import atomic_path
-from k4mlpf.model.columns import CLASS_NAMES, CLASS_PDG, CLUSTER_COLUMNS, HIT_COLUMNS, TRACK_COLUMNS
+from k4mlpf.model.columns import CLASS_MASS, CLASS_NAMES, CLASS_PDG, CLUSTER_COLUMNS, HIT_COLUMNS, TRACK_COLUMNS
 from k4mlpf.model.decode import decode
 from k4mlpf.model.mlpf import MLPF
 
-FORMAT_VERSION = 1             # bump when the input contract or the output dict changes
+FORMAT_VERSION = 1             # bump when the input contract changes or an output key is removed or renamed
 METADATA_FILE = "k4mlpf_metadata.json"
 
 
@@ -42,6 +42,7 @@ class MLPFAlgorithm(nn.Module):
         self.hit_columns: List[str] = list(HIT_COLUMNS)
         self.class_pdg: List[int] = list(CLASS_PDG)
         self.class_names: List[str] = list(CLASS_NAMES)
+        self.class_mass: List[float] = list(CLASS_MASS)
         self.config_json: str = model.config.to_json()
         self.provenance_json: str = json.dumps(provenance or {}, sort_keys=True)
         # built here in Python: TorchScript's str(float) is not JSON ("2." for 2.0)
@@ -50,6 +51,7 @@ class MLPFAlgorithm(nn.Module):
             "b_field": json.dumps(self.b_field), "track_columns": json.dumps(self.track_columns),
             "cluster_columns": json.dumps(self.cluster_columns), "hit_columns": json.dumps(self.hit_columns),
             "class_pdg": json.dumps(self.class_pdg), "class_names": json.dumps(self.class_names),
+            "class_mass": json.dumps(self.class_mass),
             "config": self.config_json, "provenance": self.provenance_json,
         }
 
@@ -57,7 +59,7 @@ class MLPFAlgorithm(nn.Module):
                 hits: Tensor, hit_mask: Tensor) -> Dict[str, Tensor]:
         """tracks [B,T,13], clusters [B,C,6], hits [B,H,6] + bool masks -> decoded particles [B, N=T+C]."""
         return decode(self.model(tracks, track_mask, clusters, cluster_mask, hits, hit_mask), self.b_field,
-                      self.class_pdg)
+                      self.class_pdg, self.class_mass)
 
     @torch.jit.export
     def reconstruct_event(self, tracks: Tensor, clusters: Tensor, hits: Tensor) -> Dict[str, Tensor]:
@@ -103,18 +105,33 @@ def save_algorithm(algo: Union[MLPFAlgorithm, torch.jit.ScriptModule], path: Uni
     return path
 
 
-def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> torch.jit.ScriptModule:
-    """Load a saved algorithm module (eval mode) onto `device`."""
+class ModelFileError(ValueError):
+    """A model path that is missing, or a file that is not an MLPF algorithm module."""
+
+
+def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[str, str]) -> torch.jit.ScriptModule:
     if not Path(path).is_file():
-        raise FileNotFoundError(f"no MLPF model file at {path}")
-    with _torchscript():
-        return torch.jit.load(str(path), map_location=device).eval()
+        raise ModelFileError(f"no MLPF model file at {path}")
+    try:
+        with _torchscript():
+            module = torch.jit.load(str(path), map_location=device, _extra_files=files)
+    except RuntimeError as err:  # PytorchStreamReader / archive errors of a corrupt or foreign file
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ModelFileError(f"{path} is not a readable MLPF model file ({reason})") from None
+    if not files.get(METADATA_FILE):
+        raise ModelFileError(f"{path} is a TorchScript file but not an MLPF model (no {METADATA_FILE}; "
+                             "make one with `python -m python_trainer export`)")
+    return module
+
+
+def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> torch.jit.ScriptModule:
+    """Load a saved algorithm module (eval mode) onto `device` (ModelFileError if it is not one)."""
+    return _load(path, device, {METADATA_FILE: ""}).eval()
 
 
 def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:
     """The metadata of a saved algorithm, JSON fields decoded (config, provenance, column lists, ...)."""
     files = {METADATA_FILE: ""}
-    with _torchscript():
-        torch.jit.load(str(path), map_location="cpu", _extra_files=files)
+    _load(path, "cpu", files)
     meta = json.loads(files[METADATA_FILE])
     return {k: json.loads(v) for k, v in meta.items()}

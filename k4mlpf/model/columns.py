@@ -37,5 +37,9 @@ N_FEATURES = 17  # = len(CLUSTER_FEATURES); the track block carries one zero col
 # particle classes: index -> PDG code (unsigned); class 0 = "no particle"
 CLASS_PDG = [0, 211, 130, 22, 11, 13]
 CLASS_NAMES = ["none", "charged_hadron", "neutral_hadron", "photon", "electron", "muon"]
+# the mass [GeV] a particle of each class is written with (PDG 2024 values: pi+-, K0L, photon, e, mu), as
+# Pandora and k4PFHitML do; the energy of a charged particle is then sqrt(|p|^2 + m^2), the momentum of
+# a neutral one sqrt(E^2 - m^2)
+CLASS_MASS = [0.0, 0.13957039, 0.497611, 0.0, 0.51099895e-3, 0.1056583755]
 CHARGED_CLASSES = [1, 4, 5]  # allowed for track elements
 NEUTRAL_CLASSES = [2, 3]     # allowed for cluster elements

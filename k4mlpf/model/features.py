@@ -113,12 +113,34 @@ def cluster_features(clusters: Tensor, hits: Tensor, hit_mask: Tensor, elem_type
     return torch.cat([head, cluster_hit_sums(hits, hit_mask, clusters.shape[1])], dim=-1)
 
 
+def finite_elements(tracks: Tensor, track_mask: Tensor, clusters: Tensor, cluster_mask: Tensor,
+                    hits: Tensor, hit_mask: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The one rule for non-finite inputs: an element with a NaN or infinite member is skipped.
+
+    A track with any non-finite column, a cluster with any non-finite column or with a non-finite hit,
+    are left out (mask False); a non-finite hit is left out too. Returns the new (track_mask,
+    cluster_mask, hit_mask) and `skipped` [B, T+C]: the real elements that were left out, so that
+    callers can name them in a warning.
+    """
+    hit_bad = hit_mask & ~torch.isfinite(hits).all(dim=-1)                       # [B,H]
+    n_clusters = clusters.shape[1]
+    owner = torch.nan_to_num(hits[..., 5], nan=-1.0, posinf=-1.0, neginf=-1.0).round().long()
+    slot = torch.where(hit_bad & (owner >= 0) & (owner < n_clusters), owner, torch.full_like(owner, n_clusters))
+    bad_hits_of = torch.zeros(clusters.shape[0], n_clusters + 1, dtype=hits.dtype, device=hits.device)
+    bad_hits_of = bad_hits_of.scatter_add_(1, slot, hit_bad.to(hits.dtype))[:, :n_clusters] > 0
+    track_bad = track_mask & ~torch.isfinite(tracks).all(dim=-1)
+    cluster_bad = cluster_mask & (~torch.isfinite(clusters).all(dim=-1) | bad_hits_of)
+    skipped = torch.cat([track_bad, cluster_bad], dim=1)
+    return track_mask & ~track_bad, cluster_mask & ~cluster_bad, hit_mask & ~hit_bad, skipped
+
+
 def element_features(tracks: Tensor, track_mask: Tensor, clusters: Tensor, cluster_mask: Tensor,
                      hits: Tensor, hit_mask: Tensor, b_field: float) -> Tuple[Tensor, Tensor]:
     """Raw EDM4hep members -> (features [B, N, 17], mask [B, N]) with N = T + C, tracks first.
 
     Non-finite inputs are replaced by 0 first (one NaN would otherwise reach every element of the
-    event through attention); padded rows are exactly zero (element type 0, as in the reference).
+    event through attention; `finite_elements` decides which elements are skipped); padded rows are
+    exactly zero (element type 0, as in the reference).
     """
     tracks = torch.nan_to_num(tracks, nan=0.0, posinf=0.0, neginf=0.0)
     clusters = torch.nan_to_num(clusters, nan=0.0, posinf=0.0, neginf=0.0)

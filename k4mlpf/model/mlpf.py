@@ -99,7 +99,8 @@ def linear_correction(ab: Tensor, x_elem: Tensor) -> Tensor:
 class MLPF(nn.Module):
     """forward(tracks, track_mask, clusters, cluster_mask, hits, hit_mask) -> dict of raw outputs:
 
-    features [B,N,17] (raw), mask [B,N], binary [B,N,2] logits, pid [B,N,6] logits (classes an element
+    features [B,N,17] (raw), mask [B,N], skipped [B,N] (real elements left out for non-finite
+    members, `features.finite_elements`), binary [B,N,2] logits, pid [B,N,6] logits (classes an element
     type may not produce, and class 0, are masked), logpt = log(pt/pt_elem), eta, sin_phi, cos_phi,
     logE = log(E/E_elem) [B,N]. N = T + C, tracks first. Decode with k4mlpf.model.decode.decode.
     """
@@ -136,11 +137,14 @@ class MLPF(nn.Module):
 
     def forward(self, tracks: Tensor, track_mask: Tensor, clusters: Tensor, cluster_mask: Tensor,
                 hits: Tensor, hit_mask: Tensor) -> Dict[str, Tensor]:
+        track_mask, cluster_mask, hit_mask, skipped = feat.finite_elements(tracks, track_mask, clusters,
+                                                                           cluster_mask, hits, hit_mask)
         x, mask = feat.element_features(tracks, track_mask, clusters, cluster_mask, hits, hit_mask,
                                         self.b_field)                  # [B,N,17], [B,N]
         out = self.forward_features(x, mask, tracks.shape[1])
         out["features"] = x
         out["mask"] = mask
+        out["skipped"] = skipped
         return out
 
     def forward_features(self, x: Tensor, mask: Tensor, n_tracks: int) -> Dict[str, Tensor]:
