@@ -28,7 +28,13 @@ class Terminated(KeyboardInterrupt):
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    """Shows every default in --help and keeps the descriptions' line breaks."""
+    """Shows every default in --help (not the None/False of unset options and switches) and keeps the
+    descriptions' line breaks."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def positive_int(text: str) -> int:

@@ -39,8 +39,13 @@ class ElementCollections:
         available = f.collections()
         missing = [c for c in (self.tracks, self.clusters) if c not in available]
         if missing:
-            from .edm4hep.errors import CollectionNotFoundError
+            from .edm4hep.errors import CollectionNotFoundError, EDM4hepError
 
+            if not any(i.type in RECONSTRUCTED_TYPES for i in available.values()) and any(
+                    i.type in SIMULATED_TYPES for i in available.values()):
+                raise EDM4hepError(f"no {' or '.join(missing)}: this looks like a simulation (SIM) file without "
+                                   "reconstruction; run the reconstruction (e.g. CLDReconstruction.py) first",
+                                   file_path=f.path)
             raise CollectionNotFoundError(missing[0], list(available), file_path=f.path)
         names = [self.tracks, self.clusters]
         dqdx = self.dqdx or f"{self.tracks}_dQdx"
@@ -48,6 +53,10 @@ class ElementCollections:
             names.append(dqdx)
         names += hit_collections(f)
         return names
+
+
+RECONSTRUCTED_TYPES = {"edm4hep::TrackCollection", "edm4hep::ClusterCollection", "edm4hep::CalorimeterHitCollection"}
+SIMULATED_TYPES = {"edm4hep::SimCalorimeterHitCollection", "edm4hep::SimTrackerHitCollection"}
 
 
 def hit_collections(f: EDM4hepFile) -> list[str]:

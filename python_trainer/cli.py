@@ -214,12 +214,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("finetune", help="start from a backbone (checkpoint or exported .pt)")
     _training_args(p, finetune=True)
     p.add_argument("--from", dest="from_", required=True, help="backbone: checkpoint (.pt) or exported model")
-    p.add_argument("--strategy", choices=["full", "heads", "freeze-cls", "freeze-reg", "scratch"])
+    p.add_argument("--strategy", choices=["full", "heads", "freeze-cls", "freeze-reg", "scratch"],
+                   help="what is trained: everything, the heads only, all but one encoder, or the same "
+                        "architecture from scratch (default: the config's)")
     p.set_defaults(run=lambda a: cmd_train(a, finetune=True))
 
     p = add("evaluate", help="jets, MET, particles: MLPF vs PF vs targets against truth")
     p.add_argument("model", help="checkpoint or exported model")
-    p.add_argument("shards", nargs="+")
+    p.add_argument("shards", nargs="+", help="prepared held-out shards (.npz files, globs or folders)")
     p.add_argument("--output", "-o", required=True, help="folder for metrics.json and plots")
     p.add_argument("--pf-name", default="PF", help="label of the PF collection in tables and plots")
     p.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"], help="auto: cuda if a GPU is visible")
