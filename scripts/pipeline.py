@@ -6,8 +6,9 @@
     ->  k4mlpf reco (MLPFPFOs next to BaselinePFOs)  ->  k4mlpf compare
     and the same held-out events through the project's trained model, models/mlpf_cld_small.pt
 
-Every step is the command a physicist would type; each is skipped when its output exists, so a
-second run is quick. Sizes are small (minutes on a laptop CPU); raise them with the options.
+Every step is the command a physicist would type; each is skipped when its outputs exist and it
+last ran with the same command line (a stamp in OUTPUT/.steps/), so a second run only prints the
+results. Sizes are small (minutes on a laptop CPU); raise them with the options.
 
     python scripts/pipeline.py [--output out] [--clic-events 600] [--cld-events 400] [--test-events 200]
 """
@@ -27,14 +28,25 @@ from k4mlpf.evaluation import resolution_ratios
 REFERENCE_MODEL = Path(__file__).resolve().parent.parent / "models" / "mlpf_cld_small.pt"
 
 
-def step(title: str, args: list[str], done: Path | None = None) -> None:
-    if done is not None and done.exists():
-        print(f"[skip] {title}: {done} exists")
+STAMPS = Path("out") / ".steps"
+
+
+def step(title: str, args: list[str], *outputs: Path) -> None:
+    """Run ``args`` unless every output exists and the stamp says it ran with the same command line."""
+    command = " ".join(shlex.quote(a) for a in args)
+    stamp = STAMPS / (title.replace(" ", "_").replace("/", "_")[:80] + ".cmd")
+    if outputs and all(p.exists() for p in outputs) and stamp.exists() and stamp.read_text() == command:
+        print(f"[skip] {title}: done ({', '.join(map(str, outputs))})")
         return
-    print(f"\n=== {title}\n$ {' '.join(shlex.quote(a) for a in args)}", flush=True)
+    print(f"\n=== {title}\n$ {command}", flush=True)
     start = time.perf_counter()
-    subprocess.run(args, check=True)
+    result = subprocess.run(args)
+    if result.returncode != 0:
+        print(f"make run: step '{title}' failed (exit {result.returncode})", file=sys.stderr)
+        raise SystemExit(result.returncode)
     print(f"    ({time.perf_counter() - start:.0f} s)", flush=True)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(command)
 
 
 def main() -> int:
@@ -48,8 +60,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
 
+    global STAMPS
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
+    STAMPS = out / ".steps"
+    started = time.perf_counter()
     py = sys.executable
     samples = {"clic": ("CLIC", 380, args.clic_events, 11), "cld": ("CLD", 365, args.cld_events, 21),
                "cld_test": ("CLD", 365, args.test_events, 31)}
@@ -59,7 +74,7 @@ def main() -> int:
             py, "-m", "fastsim", "generate", "--detector", detector, "--process", "ttbar", "--ecm", str(ecm),
             "--events", str(events), "--seed", str(seed), "--jobs", str(args.jobs), "--output", str(path)], path)
         step(f"prepare {name}", [py, "-m", "python_trainer", "prepare", str(path), "--output",
-                                 str(out / "shards" / name), "--pf-collection", "BaselinePFOs", "--quiet"])
+                                 str(out / "shards" / name), "--quiet"], out / "shards" / name)
     step("pretrain on CLICdet", [py, "-m", "python_trainer", "pretrain", str(out / "shards" / "clic"), "--output",
                                  str(out / "pretrain_clic"), "--model", args.model, "--epochs", str(args.epochs),
                                  "--batch-size", "16", "--quiet"], out / "pretrain_clic" / "best.pt")
@@ -69,21 +84,25 @@ def main() -> int:
          out / "finetune_cld" / "best.pt")
     step("evaluate on held-out CLD events", [py, "-m", "python_trainer", "evaluate",
                                               str(out / "finetune_cld" / "best.pt"), str(out / "shards" / "cld_test"),
-                                              "--output", str(out / "evaluation"), "--pf-name", "Baseline", "--quiet"])
+                                              "--output", str(out / "evaluation"), "--pf-name", "Baseline", "--quiet"],
+         out / "evaluation" / "metrics.json")
     step("export the model file", [py, "-m", "python_trainer", "export", str(out / "finetune_cld" / "best.pt"),
-                                   "--output", str(out / "mlpf_cld.pt")])
+                                   "--output", str(out / "mlpf_cld.pt")], out / "mlpf_cld.pt")
     reco = out / "cld_test_mlpf.edm4hep.root"
     step("reconstruct with MLPF (k4mlpf reco)", [py, "-m", "k4mlpf", "reco", str(out / "cld_test_ttbar.edm4hep.root"),
-                                                "--model", str(out / "mlpf_cld.pt"), "--output", str(reco), "--quiet"])
+                                                "--model", str(out / "mlpf_cld.pt"), "--output", str(reco), "--quiet"],
+         reco)
     step("compare MLPF with the baseline PF", [py, "-m", "k4mlpf", "compare", str(reco), "-c", "MLPFPFOs",
-                                               "BaselinePFOs", "--output", str(out / "compare")])
+                                               "BaselinePFOs", "--output", str(out / "compare")],
+         out / "compare" / "compare.json")
     reference = out / "cld_test_mlpf_reference.edm4hep.root"
     step(f"reconstruct the same events with the project's trained model ({REFERENCE_MODEL.name})",
          [py, "-m", "k4mlpf", "reco", str(out / "cld_test_ttbar.edm4hep.root"), "--model", str(REFERENCE_MODEL),
-          "--output", str(reference), "--quiet"])
+          "--output", str(reference), "--quiet"], reference)
     step("compare it with the baseline PF", [py, "-m", "k4mlpf", "compare", str(reference), "-c", "MLPFPFOs",
-                                             "BaselinePFOs", "--output", str(out / "compare_reference")])
-    print(f"\nDone. Plots and metrics: {out / 'evaluation'}, {out / 'compare'}, {out / 'compare_reference'}.")
+                                             "BaselinePFOs", "--output", str(out / "compare_reference")],
+         out / "compare_reference" / "compare.json")
+    print(f"\nDone in {time.perf_counter() - started:.0f} s. Plots and metrics: {out / 'evaluation'}, {out / 'compare'}, {out / 'compare_reference'}.")
     for label, folder in ((f"Model trained just now ({args.model}, {args.cld_events} CLD events x {args.epochs} "
                            "epochs)", out / "compare"),
                           (f"Project's trained model ({REFERENCE_MODEL.name})", out / "compare_reference")):

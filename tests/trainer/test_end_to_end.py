@@ -18,8 +18,8 @@ def _run(*args):
 
 def test_chain(small_sample, tmp_path):
     shards = small_sample["shards"]
-    _run("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "run"), "--epochs", "1",
-         "--max-steps", "3", "--batch-size", "4", "--quiet")
+    _run("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "run"), "--model", "tiny",
+         "--epochs", "1", "--max-steps", "3", "--batch-size", "4", "--quiet")
     _run("-m", "python_trainer", "export", str(tmp_path / "run" / "last.pt"), "--output", str(tmp_path / "mlpf.pt"))
     _run("-m", "k4mlpf", "reco", str(small_sample["file"]), "--model", str(tmp_path / "mlpf.pt"),
          "--output", str(tmp_path / "reco.edm4hep.root"), "--quiet")
@@ -39,16 +39,29 @@ def test_chain(small_sample, tmp_path):
     assert (tmp_path / "eval" / "jet_response.png").exists()
 
 
+def _main(*args):
+    """The same command line in this process (no interpreter and torch start-up per call)."""
+    import contextlib
+    import io
+
+    from python_trainer.cli import main
+
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(list(args[2:])) == 0
+    return stdout.getvalue()
+
+
 def test_finetune_from_exported_model_and_scan(small_sample, tmp_path):
     shards = small_sample["shards"]
-    _run("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "base"), "--model", "tiny",
+    _main("-m", "python_trainer", "pretrain", *shards, "--output", str(tmp_path / "base"), "--model", "tiny",
          "--epochs", "1", "--max-steps", "2", "--batch-size", "4", "--quiet")
-    _run("-m", "python_trainer", "export", str(tmp_path / "base" / "last.pt"), "--output", str(tmp_path / "base.pt"))
-    out = _run("-m", "python_trainer", "finetune", *shards, "--from", str(tmp_path / "base.pt"), "--strategy", "heads",
+    _main("-m", "python_trainer", "export", str(tmp_path / "base" / "last.pt"), "--output", str(tmp_path / "base.pt"))
+    out = _main("-m", "python_trainer", "finetune", *shards, "--from", str(tmp_path / "base.pt"), "--strategy", "heads",
                "--train-events", "12", "--output", str(tmp_path / "ft"), "--epochs", "1", "--max-steps", "2",
                "--batch-size", "4", "--quiet")
     assert json.loads(out)["steps"] == 2
-    _run("-m", "python_trainer", "scan", *shards, "--output", str(tmp_path / "scan"), "--model", "tiny",
+    _main("-m", "python_trainer", "scan", *shards, "--output", str(tmp_path / "scan"), "--model", "tiny",
          "--epochs", "1", "--max-steps", "1", "--batch-size", "4", "--set", "lr=1e-3,3e-3", "--quiet")
     table = json.loads((tmp_path / "scan" / "scan.json").read_text())
     assert [row["lr"] for row in table] == [1e-3, 3e-3] and all(row["best_val_loss"] > 0 for row in table)

@@ -13,7 +13,7 @@ from python_trainer.train import CheckpointError, TrainConfig, backbone_state, l
 
 
 def _config(**kw):
-    base = dict(model="small", epochs=2, batch_size=4, lr=2e-3, warmup_steps=2, patience=10, seed=3)
+    base = dict(model="tiny", epochs=2, batch_size=4, lr=2e-3, warmup_steps=2, patience=10, seed=3)
     base.update(kw)
     return TrainConfig(**base)
 
