@@ -26,7 +26,13 @@ def validated(tmp_path_factory):
     run(RunConfig(detector="CLD", process="gun", n_events=200, seed=4, chunk_size=100, gun_pdg=22,
                   gun_energy=(5.0, 50.0)), str(gun), progress=False)
     out = tmp / "plots"
-    main(["validate", str(ttbar), str(gun), "--output-dir", str(out)])
+    import contextlib
+    import io
+
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        assert main(["validate", str(ttbar), str(gun), "--output-dir", str(out)]) == 0
+    assert f"summary.json of 2 file(s) to {out}" in said.getvalue()  # says what it wrote
     return out, json.loads((out / "summary.json").read_text())
 
 
@@ -52,10 +58,10 @@ def test_summary_numbers_are_finite(validated):
 
 
 def test_missing_file_is_one_error_line(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["validate", str(tmp_path / "nope.root"), "--output-dir", str(tmp_path)])
-    assert exc.value.code == 2
-    assert capsys.readouterr().err.startswith("ERROR: no such file")
+    assert main(["validate", str(tmp_path / "nope.root"), "--output-dir", str(tmp_path / "plots")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fastsim validate: error: no such file") and len(err.splitlines()) == 1
+    assert not (tmp_path / "plots").exists()
 
 
 @pytest.mark.parametrize("values, expected", [
