@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from k4mlpf.physics import CHARGED_PION_MASS as PION_MASS, ELECTRON_MASS, KLONG_MASS, MUON_MASS, signed_pdg
+
 from . import cells
 from .neighbours import best_per_first, nearest_in_angle, pairs_by_event
 from .tracking import AT_CALORIMETER, OMEGA_GEV_PER_MM_T
@@ -30,7 +32,6 @@ MUON_CONE = 0.1
 K_SIGMA = 2.0
 FRAGMENT_ANGLE = 0.3
 PHOTON_EM_FRACTION = 0.8
-PION_MASS, ELECTRON_MASS, MUON_MASS, KLONG_MASS = 0.13957, 0.000511, 0.10566, 0.49761
 
 
 @dataclass
@@ -115,7 +116,7 @@ def baseline_pf(track_event, tracks, clusters, hits, card) -> PFOs:
     is_mu = _muon_ids(track_event, tracks, hits)
     is_e = ~is_mu & (link >= 0) & (em_clu > 0.9) & (e_clu > 0.7 * p) & (e_clu < 1.4 * p)
     mass = np.select([is_mu, is_e], [MUON_MASS, ELECTRON_MASS], PION_MASS)
-    pdg = np.select([is_mu, is_e], [-13 * q, -11 * q], 211 * q).astype(np.int32)
+    pdg = signed_pdg(np.select([is_mu, is_e], [13, 11], 211), q).astype(np.int32)
     e_trk = np.sqrt(p**2 + mass**2)
     # charged-energy subtraction on linked clusters (after absorbing their fragments)
     sum_p = np.bincount(link[link >= 0], weights=p[link >= 0], minlength=n_c)

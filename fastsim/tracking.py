@@ -21,12 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from k4mlpf.physics import C_LIGHT
+
 from .helix import Trajectory, calo_entry, trajectories
 
 AT_IP, AT_FIRST_HIT, AT_LAST_HIT, AT_CALORIMETER = 1, 2, 3, 4
 N_SUBDETECTORS = 6            # VXD barrel/endcap, IT barrel/endcap, OT barrel/endcap
 MIP_DQDX_GEV_PER_MM = 2.8e-7
-OMEGA_GEV_PER_MM_T = 0.299792458e-3   # |omega| [1/mm] = this * B [T] / pt [GeV] (~3e-4 B / pt)  # most probable energy loss of a MIP in silicon
+# |omega| [1/mm] = C_LIGHT * B [T] / pt [GeV] (~3e-4 B / pt): k4mlpf.physics, the model's own constant
+OMEGA_GEV_PER_MM_T = C_LIGHT
 CORR_D0_PHI_OMEGA = np.array([[1.0, 0.6, 0.3], [0.6, 1.0, 0.4], [0.3, 0.4, 1.0]])
 CORR_Z0_TANL = np.array([[1.0, -0.5], [-0.5, 1.0]])
 

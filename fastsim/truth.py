@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-NEUTRINOS = (12, 14, 16)
+from k4mlpf.physics import NEUTRINOS, visible_final_state  # noqa: F401 - NEUTRINOS re-exported
 
 
 @dataclass
@@ -48,7 +48,7 @@ class TruthBatch:
         return self.status == 1
 
     def visible_final_state(self) -> np.ndarray:
-        return (self.status == 1) & ~np.isin(np.abs(self.pdg), NEUTRINOS)
+        return visible_final_state(self.status, self.pdg)
 
 
 def invert_relation(n: int, offsets: np.ndarray, targets: np.ndarray):

@@ -7,7 +7,7 @@ Per file (first ``max_events`` events):
 
 * track pt resolution: tracks matched to their MCParticle by the highest-weight
   ``SiTracksMCTruthLink``; pt from the AtIP state, pt = c B / |omega| (c = 2.99792458e-4, the
-  constant of ``k4mlpf.model.features.C_LIGHT``); sigma = half width of the central 68% of
+  constant ``k4mlpf.physics.C_LIGHT``); sigma = half width of the central 68% of
   (pt_reco - pt_true) / pt_true in bins of true pt;
 * single-particle guns (one generator particle per event): calorimeter response, the summed energy
   of the clusters linked to the particle (weighted by the ``ClusterMCTruthLink`` energy fraction;
@@ -29,14 +29,14 @@ from pathlib import Path
 import awkward as ak
 import numpy as np
 
+from k4mlpf.physics import track_pt
+
 from .neighbours import best_per_first
-from .tracking import OMEGA_GEV_PER_MM_T
 
 TRACKS, CLUSTERS, MC = "SiTracks_Refitted", "PandoraClusters", "MCParticles"
 TRACK_LINK, CLUSTER_LINK = "SiTracksMCTruthLink", "ClusterMCTruthLink"
 PFO_NAMES = ("BaselinePFOs", "PandoraPFOs")
 HIT_NAMES = ("ECALBarrel", "ECALEndcap", "ECALOther", "HCALBarrel", "HCALEndcap", "HCALOther", "MUON")
-NEUTRINOS = (12, 14, 16)
 PT_BINS = (0.3, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0)
 N_ENERGY_BINS = 6
 MIN_PER_BIN = 20              # fewer entries in a bin: no sigma68 (NaN), no point on the plot
@@ -83,7 +83,7 @@ def track_resolution(data: dict, bfield: float | None) -> list[dict]:
     tracks, link, mc = data[TRACKS], data[TRACK_LINK], data[MC]
     states = tracks.trackStates
     omega = _flat(ak.firsts(states.omega[states.location == 1], axis=2))
-    pt_reco = OMEGA_GEV_PER_MM_T * abs(bfield) / np.abs(omega)
+    pt_reco = track_pt(omega, bfield)
     t_glob = _flat(link["from"].index + _starts(tracks))
     m_glob = _flat(link["to"].index + _starts(mc))
     best = best_per_first(t_glob, -_flat(link.weight), len(pt_reco))
@@ -151,23 +151,12 @@ def multiplicities(data: dict) -> dict[str, np.ndarray]:
 
 def jets(data: dict) -> dict | None:
     """Baseline-PF (or Pandora) jet response against generator jets, via ``k4mlpf.evaluation``."""
-    from k4mlpf.evaluation import Particles, jet_performance
+    from k4mlpf.evaluation import jet_performance, pfo_particles, truth_particles
 
     name = next((n for n in PFO_NAMES if n in data), None)
     if name is None:
         return None
-    mc, pf = data[MC], data[name]
-    visible = (mc.generatorStatus == 1) & (abs(mc.PDG) != NEUTRINOS[0]) & (abs(mc.PDG) != NEUTRINOS[1]) \
-        & (abs(mc.PDG) != NEUTRINOS[2])
-    t = mc[visible]
-    p = t.momentum
-    e_t = np.sqrt(_flat(p.x) ** 2 + _flat(p.y) ** 2 + _flat(p.z) ** 2 + _flat(t.mass) ** 2)
-    truth = Particles(_flat(p.x), _flat(p.y), _flat(p.z), e_t, ak.to_numpy(ak.num(t, axis=1)))
-    q = pf.momentum
-    reco = Particles(_flat(q.x).astype(np.float64), _flat(q.y).astype(np.float64),
-                     _flat(q.z).astype(np.float64), _flat(pf.energy).astype(np.float64),
-                     ak.to_numpy(ak.num(pf, axis=1)))
-    perf = jet_performance(reco, truth)
+    perf = jet_performance(pfo_particles(data[name]), truth_particles(data[MC]))
     return {"collection": name, **perf}
 
 

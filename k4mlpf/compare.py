@@ -13,12 +13,9 @@ import os
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 
 from .edm4hep.reader import EDM4hepFile
-from .elements import flat
-from .evaluation import Particles, jet_performance, met_performance
-from .particles import NEUTRINOS
+from .evaluation import jet_performance, met_performance, pfo_particles, truth_particles
 
 
 MLPF_COLLECTION = "MLPFPFOs"
@@ -43,19 +40,6 @@ def default_collections(path: str | os.PathLike) -> list[str]:
     return chosen
 
 
-def truth_particles(mc) -> Particles:
-    keep = (flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(flat(mc.PDG)), NEUTRINOS)
-    px, py, pz, m = flat(mc.momentum.x), flat(mc.momentum.y), flat(mc.momentum.z), flat(mc.mass)
-    rows = np.stack([px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + m**2)], axis=1)
-    return Particles.from_rows(rows, np.asarray(ak.num(mc, axis=1)), keep=keep)
-
-
-def reco_particles(pfos) -> Particles:
-    rows = np.stack([flat(pfos.momentum.x), flat(pfos.momentum.y), flat(pfos.momentum.z), flat(pfos.energy)],
-                    axis=1) if len(pfos) else np.zeros((0, 4))
-    return Particles.from_rows(rows, np.asarray(ak.num(pfos, axis=1)))
-
-
 def compare(path: str | os.PathLike, collections: list[str], output_dir: str | os.PathLike | None = None,
             mc: str = "MCParticles", step_size: int = 1000) -> dict:
     pieces: dict[str, list] = {name: [] for name in [mc, *collections]}
@@ -67,7 +51,7 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
     truth = truth_particles(arrays[mc])
     result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {}}
     for name in collections:
-        reco = reco_particles(arrays[name])
+        reco = pfo_particles(arrays[name])
         jets = jet_performance(reco, truth)
         jets.pop("ratio"), jets.pop("truth_pt")
         missing = met_performance(reco, truth)

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .model.columns import CLASS_PDG
+from .physics import NEUTRINOS  # noqa: F401 - the one set, re-exported for the trainer
 
-NEUTRINOS = (12, 14, 16)
 CLASS_NONE, CLASS_CH_HAD, CLASS_NEU_HAD, CLASS_PHOTON, CLASS_ELECTRON, CLASS_MUON = range(6)
-CHARGED_PION_MASS = 0.13957039
 
 
 def class_of(pdg: np.ndarray, charge: np.ndarray) -> np.ndarray:
@@ -32,17 +30,6 @@ def force_element_type(cls: np.ndarray, is_track: np.ndarray) -> np.ndarray:
     cls[on_cluster & (cls == CLASS_ELECTRON)] = CLASS_PHOTON
     cls[on_cluster & ((cls == CLASS_CH_HAD) | (cls == CLASS_MUON))] = CLASS_NEU_HAD
     return cls
-
-
-def pdg_of_class(cls: np.ndarray, charge: np.ndarray | None = None) -> np.ndarray:
-    """Signed PDG code of MLPF classes (sign from the charge where there is one)."""
-    pdg = np.asarray(CLASS_PDG)[np.asarray(cls)]
-    if charge is None:
-        return pdg
-    sign = np.where(np.asarray(charge) < 0, -1, 1)
-    # negative electrons/muons are the particles (+11, +13), negative pions are -211
-    lepton = (pdg == 11) | (pdg == 13)
-    return np.where(lepton, -sign * pdg, np.where(pdg == 211, sign * pdg, pdg))
 
 
 def kinematics(px, py, pz, energy) -> dict[str, np.ndarray]:

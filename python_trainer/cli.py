@@ -6,7 +6,6 @@ import argparse
 import glob
 import json
 import os
-import sys
 from pathlib import Path
 
 from k4mlpf.cli_support import HelpFormatter, positive_int

@@ -28,7 +28,8 @@ import awkward as ak
 import numpy as np
 
 from k4mlpf.elements import flat, offsets
-from k4mlpf.particles import NEUTRINOS, class_of, force_element_type, kinematics
+from k4mlpf.particles import class_of, force_element_type, kinematics
+from k4mlpf.physics import visible_final_state
 
 #: columns of the per-element target and PF-candidate arrays
 PARTICLE_COLUMNS = ["cls", "charge", "pt", "eta", "sin_phi", "cos_phi", "energy", "px", "py", "pz"]
@@ -152,7 +153,7 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
     mass = flat(mc.mass)
     energy = np.sqrt(px**2 + py**2 + pz**2 + mass**2)
     pdg, charge = flat(mc.PDG), flat(mc.charge)
-    is_truth = (flat(mc.generatorStatus) == 1) & ~np.isin(np.abs(pdg), NEUTRINOS)
+    is_truth = visible_final_state(flat(mc.generatorStatus), pdg)
 
     trk_off, clu_off = offsets(track_counts), offsets(cluster_counts)
     n_tracks = int(trk_off[-1])

@@ -16,9 +16,7 @@ from torch import Tensor
 
 from k4mlpf.model.columns import CLUSTER_FEATURES, ELEM_CLUSTER, ELEM_TRACK, N_FEATURES, TRACK_FEATURES
 
-# pt [GeV] = C_LIGHT * |B [T]| / |omega [1/mm]|. The exact c (as MarlinUtil's HelixClass), not the
-# rounded 3e-4 of the reference: a 0.07% difference, irrelevant for learning, but one fewer surprise.
-C_LIGHT = 2.99792458e-4
+from k4mlpf.physics import C_LIGHT  # pt [GeV] = C_LIGHT * |B [T]| / |omega [1/mm]|, shared with the simulation
 MIN_OMEGA = 1e-12  # 1/mm; a straight track (omega = 0) gets a huge but finite pt
 MIN_THETA = 1e-6   # rad; keeps eta finite for clusters exactly on the beam axis
 MIN_SCALE = 1e-6   # GeV; floor for the element pt/E used in log-ratios (zero-energy clusters)

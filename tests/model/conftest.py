@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from k4mlpf.model import MLPF, MLPFAlgorithm, MLPFConfig
+from k4mlpf.model import MLPF, MLPFAlgorithm
 from k4mlpf.model.batch import pad_events
 from k4mlpf.model.synthetic import random_event
 

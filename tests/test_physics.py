@@ -1,0 +1,61 @@
+"""The shared physics rules (k4mlpf.physics) by hand, and the model file's TorchScript copies in step."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from k4mlpf import physics
+
+
+def test_visible_final_state_by_hand():
+    status = np.array([1, 1, 1, 2, 1, 1, 4])
+    pdg = np.array([211, -12, 22, 23, 14, -16, 11])
+    assert physics.visible_final_state(status, pdg).tolist() == [True, False, True, False, False, False, False]
+
+
+def test_track_pt_and_charge_by_hand():
+    # a 1 GeV track in 2 T curves with |omega| = 0.299792458e-3 * 2 / 1 per mm
+    assert physics.track_pt(np.array([5.99584916e-4, -5.99584916e-4]), 2.0) == pytest.approx([1.0, 1.0])
+    assert physics.track_charge(np.array([1e-3, -1e-3, 0.0]), 2.0).tolist() == [1, -1, 1]
+    assert physics.track_charge(np.array([1e-3]), -2.0).tolist() == [-1]
+
+
+def test_signed_pdg_convention():
+    charge = np.array([1, -1, 1, -1, 1, -1, 0, 0])
+    pdg = np.array([211, 211, 11, 11, 13, 13, 22, 130])
+    assert physics.signed_pdg(pdg, charge).tolist() == [211, -211, -11, 11, -13, 13, 22, 130]
+
+
+def test_decode_signs_pdg_codes_as_physics_does():
+    """decode (TorchScript, inside the model file) against physics.signed_pdg for every charged class."""
+    import torch
+
+    from k4mlpf.model.algorithm import MLPFAlgorithm
+    from k4mlpf.model.columns import CLASS_PDG
+    from k4mlpf.model.mlpf import MLPF
+    from k4mlpf.model.synthetic import random_event
+    from support import TINY
+
+    model = MLPF(TINY, b_field=2.0)
+    algo = MLPFAlgorithm(model, detector="test").eval()
+    tracks, clusters, hits = random_event(6, 2, 10)
+    tracks[:3, 2], tracks[3:, 2] = tracks[:3, 2].abs(), -tracks[3:, 2].abs()
+    for cls in (1, 4, 5):
+        with torch.no_grad():
+            model.binary.net[-1].bias.copy_(torch.tensor([-50.0, 50.0]))
+            bias = torch.zeros(6)
+            bias[cls] = 100.0
+            model.pid.net[-1].bias.copy_(bias)
+            out = algo.reconstruct_event(tracks, clusters, hits)
+        charge = physics.track_charge(tracks[:, 2].numpy(), 2.0)
+        assert out["pdg"][:6].tolist() == physics.signed_pdg(np.full(6, CLASS_PDG[cls]), charge).tolist()
+
+
+def test_detector_fields_are_the_cards():
+    from fastsim.card import load_card
+    from k4mlpf.detector import FAMILY_FIELDS, family
+
+    for name in ("CLD", "CLIC"):
+        card = load_card(name)
+        assert family(card.name) == name and FAMILY_FIELDS[name] == card.bfield_tesla
