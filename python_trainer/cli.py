@@ -66,7 +66,8 @@ def cmd_prepare(args) -> int:
 def cmd_train(args, finetune: bool) -> int:
     from k4mlpf.cli_support import check_device, check_output_dir
 
-    from .train import TrainConfig, backbone_state, train
+    from .checkpoint import backbone_state
+    from .train import TrainConfig, train
 
     check_device(args.device)
     check_output_dir(args.output)

@@ -15,12 +15,12 @@ import numpy as np
 import torch
 
 from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance, resolution_ratios
-from k4mlpf.model import MLPF, MLPFAlgorithm
 from k4mlpf.model.columns import CLASS_NAMES
+
+from .checkpoint import algorithm_for
 
 from .data import EventSet, batches, make_batch, model_inputs
 from .targets import PARTICLE_COLUMNS
-from .train import backbone_state
 
 _COL = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}
 
@@ -66,11 +66,8 @@ def particles_of(table: np.ndarray, counts: np.ndarray) -> Particles:
 def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | os.PathLike, *,
              device: str = "cpu", batch_size: int = 64, pf_name: str = "PF", plots: bool = True,
              progress: bool = True) -> dict:
-    """Metrics of MLPF (from a checkpoint or exported model), the PF collection and the targets."""
-    state, config, info = backbone_state(model_path)
-    model = MLPF(config, b_field=events.b_field)
-    model.load_state_dict(state, strict=False)
-    algo = MLPFAlgorithm(model, detector=events.detector)
+    """Metrics of MLPF (an exported model file as it is, or a checkpoint), the PF collection and the targets."""
+    algo = algorithm_for(model_path, events.b_field, events.detector)
     predicted = predict(algo, events, batch_size, device, progress)
     a = events.arrays
     elem_counts = a["track_counts"] + a["cluster_counts"]

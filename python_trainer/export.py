@@ -8,9 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from k4mlpf.model import MLPF, MLPFAlgorithm, save_algorithm
+from k4mlpf.model import MLPFAlgorithm, save_algorithm
 
-from .train import CheckpointError, load_checkpoint
+from .checkpoint import model_from_checkpoint
 
 
 def _git_commit() -> str:
@@ -22,13 +22,7 @@ def _git_commit() -> str:
 
 
 def export(checkpoint: str | os.PathLike, output: str | os.PathLike, detector: str | None = None) -> Path:
-    payload = load_checkpoint(Path(checkpoint))
-    from k4mlpf.model import MLPFConfig
-
-    model = MLPF(MLPFConfig.from_dict(payload["model_config"]), b_field=payload["b_field"])
-    missing, unexpected = model.load_state_dict(payload["model"], strict=False)
-    if [k for k in missing if not k.endswith("allowed_classes")] or unexpected:
-        raise CheckpointError(f"{checkpoint}: weights do not fit the model it declares")
+    model, payload = model_from_checkpoint(checkpoint)
     provenance = {"checkpoint": os.path.abspath(checkpoint), "epoch": payload["epoch"],
                   "best_val_loss": payload["best"], "train_config": payload["train_config"],
                   "info": payload.get("info", {}), "git_commit": _git_commit(),

@@ -35,14 +35,10 @@ import torch
 from k4mlpf.atomic import atomic_path
 from k4mlpf.model import MLPF, MLPFConfig, load_config, mlpf_loss
 
+from .checkpoint import CHECKPOINT_FORMAT, CheckpointError, load_checkpoint, load_state_checked, save_checkpoint
 from .data import EventSet, batches, make_batch, model_inputs
 
-CHECKPOINT_FORMAT = 1
 STRATEGIES = ("full", "heads", "freeze-cls", "freeze-reg", "scratch")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used: corrupt, not ours, or for another model."""
 
 
 @dataclass
@@ -119,47 +115,6 @@ def apply_strategy(model: MLPF, strategy: str) -> None:
         parameter.requires_grad_(not name.startswith(frozen))
 
 
-def backbone_state(path: str | os.PathLike) -> tuple[dict, MLPFConfig, dict]:
-    """(state dict, model config, info) from a training checkpoint or an exported algorithm ``.pt``."""
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint or model file")
-    if not _is_torchscript(path):
-        payload = load_checkpoint(path)
-        return payload["model"], MLPFConfig.from_dict(payload["model_config"]), payload.get("info", {})
-    try:
-        from k4mlpf.model import load_algorithm, read_metadata
-
-        module = load_algorithm(path)
-        meta = read_metadata(path)
-    except Exception as err:
-        raise CheckpointError(f"{path}: neither a k4mlpf checkpoint nor an exported model ({err})") from err
-    state = {k.removeprefix("model."): v for k, v in module.state_dict().items() if k.startswith("model.")}
-    return state, MLPFConfig.from_dict(meta["config"]), {"detector": meta.get("detector")}
-
-
-def _is_torchscript(path: Path) -> bool:
-    """An exported algorithm module (a TorchScript zip archive holds code/ and constants.pkl)."""
-    import zipfile
-
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(name.endswith("constants.pkl") for name in archive.namelist())
-
-
-def load_state_checked(model: MLPF, state: dict, source: str) -> None:
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as err:  # shape mismatch
-        raise CheckpointError(f"{source}: does not fit this model ({' '.join(str(err).split())[:400]})") from err
-    # the class mask is a non-persistent buffer: absent from checkpoints, present in TorchScript state
-    missing = [k for k in missing if not k.endswith("allowed_classes")]
-    unexpected = [k for k in unexpected if not k.endswith("allowed_classes")]
-    if missing or unexpected:
-        raise CheckpointError(f"{source}: does not fit this model (missing {missing[:5]}, unexpected {unexpected[:5]})")
-
-
 # -- schedule -----------------------------------------------------------------------------------------
 def lr_lambda(warmup: int, total: int, min_ratio: float):
     def factor(step: int) -> float:
@@ -168,23 +123,6 @@ def lr_lambda(warmup: int, total: int, min_ratio: float):
         progress = min(1.0, (step - warmup) / max(1, total - warmup))
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return factor
-
-
-# -- checkpoints --------------------------------------------------------------------------------------
-def save_atomic(obj, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
-
-
-def load_checkpoint(path: Path) -> dict:
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as err:
-        raise CheckpointError(f"{path}: cannot read checkpoint ({type(err).__name__}: {err})") from err
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path}: not a k4mlpf training checkpoint")
-    return payload
-
 
 
 def _raise_stop(signum, frame):  # noqa: ARG001
@@ -311,9 +249,9 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
                    "train_events_per_s": n * dist_info.world / max(train_time, 1e-9), "seconds": train_time}
             history.append(row)
             if dist_info.main:
-                save_atomic(state(epoch + 1), last)
+                save_checkpoint(state(epoch + 1), last)
                 if improved:
-                    save_atomic(state(epoch + 1), best_path)
+                    save_checkpoint(state(epoch + 1), best_path)
                 _write_logs(output, history)
                 if progress:
                     print(f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val {val['total']:.4f}"

@@ -9,7 +9,8 @@ import torch
 import python_trainer.train as train_module
 from k4mlpf.model import MLPF, load_config
 from python_trainer.data import EventSet, make_batch
-from python_trainer.train import CheckpointError, TrainConfig, backbone_state, load_state_checked, train
+from python_trainer.checkpoint import CheckpointError, backbone_state, load_state_checked
+from python_trainer.train import TrainConfig, train
 
 
 def _config(**kw):
