@@ -24,28 +24,23 @@ from .edm4hep.refs import collection_type
 from .edm4hep.writer import copy_with_additions
 from .elements import ElementCollections, Elements, offsets, pack_elements
 from .model import load_algorithm, read_metadata
-from .model.batch import pad_events
+from .model.batch import pad_blocks, padded_to_elements
 
 
 def run_model(algo, elements: Elements, batch_size: int = 32, device: str = "cpu") -> dict[str, np.ndarray]:
     """Decoded particles of every element (flat, per event: tracks then clusters), batched."""
-    n_events = len(elements)
-    t_off, c_off, h_off = (offsets(c) for c in (elements.track_counts, elements.cluster_counts, elements.hit_counts))
     keys = ("cls", "pdg", "charge", "px", "py", "pz", "energy", "mass", "probabilities", "skipped")
+    blocks = ((elements.tracks, elements.track_counts), (elements.clusters, elements.cluster_counts),
+              (elements.hits, elements.hit_counts))
     pieces: dict[str, list] = {k: [] for k in keys}
-    for start in range(0, n_events, batch_size):
-        events = range(start, min(start + batch_size, n_events))
-        batch = pad_events([(torch.from_numpy(elements.tracks[t_off[i]:t_off[i + 1]]),
-                             torch.from_numpy(elements.clusters[c_off[i]:c_off[i + 1]]),
-                             torch.from_numpy(elements.hits[h_off[i]:h_off[i + 1]])) for i in events])
+    for start in range(0, len(elements), batch_size):
+        events = np.arange(start, min(start + batch_size, len(elements)))
+        batch = pad_blocks(blocks, events)
         with torch.no_grad():
             out = algo(*(t.to(device) for t in batch))
-        t_max = batch[0].shape[1]
         for k in keys:
-            value = out[k].cpu().numpy()
-            for row, i in enumerate(events):  # per event of the batch: unpad its two blocks
-                nt, nc = elements.track_counts[i], elements.cluster_counts[i]
-                pieces[k].append(np.concatenate([value[row, :nt], value[row, t_max:t_max + nc]]))
+            pieces[k].append(padded_to_elements(out[k].cpu().numpy(), elements.track_counts[events],
+                                                elements.cluster_counts[events], batch[0].shape[1]))
     return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in pieces.items()}
 
 

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from k4mlpf.elements import offsets
+from k4mlpf.model.batch import elements_to_padded, pad_rows
 
 from .targets import PARTICLE_COLUMNS
 
@@ -85,36 +86,21 @@ def _gather(flat: np.ndarray, off: np.ndarray, counts: np.ndarray, events: np.nd
     return flat[index], c
 
 
-def _pad(flat: np.ndarray, off: np.ndarray, counts: np.ndarray, events: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """[sum n, F] rows of ``events`` -> padded [B, max n, F] tensor and its bool mask."""
-    c = counts[events]
-    width = int(c.max(initial=0))
-    mask = np.arange(width)[None, :] < c[:, None]
-    data = np.zeros((len(events), width) + flat.shape[1:], flat.dtype)
-    rows, cols = np.nonzero(mask)
-    data[rows, cols] = flat[off[events][rows] + cols]
-    return torch.from_numpy(data), torch.from_numpy(mask)
-
-
 def make_batch(events: EventSet, index: np.ndarray, with_candidates: bool = False) -> dict[str, torch.Tensor]:
     """Model inputs and targets for events ``index``: the layout MLPF.forward and mlpf_loss expect."""
     index = np.asarray(index)
     a = events.arrays
     batch = {}
     for data, counts in BLOCKS:  # "tracks" -> tracks, track_mask; likewise clusters, hits
-        batch[data], batch[data[:-1] + "_mask"] = _pad(a[data], events.offsets(counts), a[counts], index)
+        batch[data], batch[data[:-1] + "_mask"] = pad_rows(a[data], events.offsets(counts), a[counts], index)
     # targets: per event [tracks | clusters] in the shard -> [B, T_max + C_max] as the model orders them
-    elem_off = events.element_offsets()
+    elem_off, elem_counts = events.element_offsets(), a["track_counts"] + a["cluster_counts"]
     t_counts, c_counts = a["track_counts"][index], a["cluster_counts"][index]
     t_max, c_max = batch["tracks"].shape[1], batch["clusters"].shape[1]
     sources = [("targets", "target_")] + ([("candidates", "cand_")] if with_candidates else [])
     for key, prefix in sources:
-        table = np.zeros((len(index), t_max + c_max, len(PARTICLE_COLUMNS)), np.float32)
-        rows, cols = np.nonzero(np.arange(t_max)[None, :] < t_counts[:, None])
-        table[rows, cols] = a[key][elem_off[index][rows] + cols]
-        rows, cols = np.nonzero(np.arange(c_max)[None, :] < c_counts[:, None])
-        table[rows, t_max + cols] = a[key][elem_off[index][rows] + t_counts[rows] + cols]
-        t = torch.from_numpy(table)
+        flat, _ = _gather(a[key], elem_off, elem_counts, index)             # this batch's elements
+        t = torch.from_numpy(elements_to_padded(flat.astype(np.float32), t_counts, c_counts, t_max, c_max))
         batch[prefix + "cls"] = t[..., _COL["cls"]].long()
         for name in ("pt", "eta", "sin_phi", "cos_phi", "energy", "charge", "px", "py", "pz"):
             batch[prefix + name] = t[..., _COL[name]]

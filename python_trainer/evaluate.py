@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance, resolution_ratios
+from k4mlpf.model.batch import padded_to_elements
 from k4mlpf.model.columns import CLASS_NAMES
 
 from .checkpoint import algorithm_for
@@ -40,20 +41,13 @@ def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", p
             particles = algo(*model_inputs(batch, device))
         t_max = batch["tracks"].shape[1]
         t_counts, c_counts = a["track_counts"][index], a["cluster_counts"][index]
+        rows = slice(elem_off[index[0]], elem_off[index[-1] + 1])          # batches are runs of events
         valid = particles["valid"].cpu().numpy()
-        cls = np.where(valid, particles["cls"].cpu().numpy(), 0)
-        px, py, pz = (particles[k].cpu().numpy() for k in ("px", "py", "pz"))
-        energy, charge = particles["energy"].cpu().numpy(), particles["charge"].cpu().numpy()
-        for block, counts, shift in (("t", t_counts, 0), ("c", c_counts, t_max)):
-            width = int(counts.max(initial=0))
-            rows, cols = np.nonzero(np.arange(width)[None, :] < counts[:, None])
-            dest = elem_off[index][rows] + cols + (t_counts[rows] if block == "c" else 0)
-            src = cols + shift
-            out[dest, _COL["cls"]] = cls[rows, src]
-            out[dest, _COL["px"]], out[dest, _COL["py"]], out[dest, _COL["pz"]] = \
-                px[rows, src], py[rows, src], pz[rows, src]
-            out[dest, _COL["energy"]] = energy[rows, src]
-            out[dest, _COL["charge"]] = charge[rows, src]
+        for key in ("cls", "px", "py", "pz", "energy", "charge"):
+            value = particles[key].cpu().numpy()
+            if key == "cls":
+                value = np.where(valid, value, 0)
+            out[rows, _COL[key]] = padded_to_elements(value, t_counts, c_counts, t_max)
     out[:, _COL["pt"]] = np.hypot(out[:, _COL["px"]], out[:, _COL["py"]])
     return out
 
