@@ -27,7 +27,7 @@ import os
 import signal
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -57,7 +57,6 @@ class TrainConfig:
     seed: int = 1
     strategy: str = "full"
     max_steps: int = 0  # stop after this many optimizer steps in total (0: no limit); for smoke runs
-    extra: dict = field(default_factory=dict)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "TrainConfig":
@@ -69,7 +68,7 @@ class TrainConfig:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"{path}: unknown training option(s) {unknown}; known: {sorted(known - {'extra'})}")
+            raise ValueError(f"{path}: unknown training option(s) {unknown}; known: {sorted(known)}")
         config = cls(**values)
         if config.strategy not in STRATEGIES:
             raise ValueError(f"strategy must be one of {STRATEGIES}, not {config.strategy!r}")
@@ -150,20 +149,40 @@ def _float(out: dict) -> dict:
     return {k: (v.float() if torch.is_floating_point(v) else v) for k, v in out.items()}
 
 
-def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, output: str | os.PathLike, *,
-          device: str = "auto", resume: bool = False, init_state: dict | None = None,
-          model_config: MLPFConfig | None = None, info: dict | None = None, progress: bool = True) -> dict:
-    """Train; returns the summary (best validation loss, epochs run, timing). Writes into ``output``."""
-    from tqdm import tqdm
+@dataclass
+class Progress:
+    """What a checkpoint carries besides the weights: where the run stands."""
 
-    dist_info, dev = init_distributed(device)
-    output = Path(output)
-    if dist_info.main:
-        output.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(config.seed + dist_info.rank)
-    last, best_path = output / "last.pt", output / "best.pt"
+    epoch: int = 0
+    step: int = 0
+    best: float = math.inf
+    stale: int = 0
+    history: list = None
 
-    start_epoch, history, best, stale, step = 0, [], math.inf, 0, 0
+    def __post_init__(self):
+        self.history = [] if self.history is None else self.history
+
+
+def configure_optimizers(model: MLPF, config: TrainConfig, world: int, steps_per_epoch: int):
+    """AdamW (weight decay on matrices only; lr scaled with the number of processes) and the
+    per-step warm-up + cosine schedule."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    lr = config.lr * (world if config.lr_scale_with_world else 1)
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
+    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
+                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+    total_steps = steps_per_epoch * config.epochs
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, total_steps,
+                                                                       config.min_lr_ratio))
+    return optimizer, scheduler
+
+
+def build_model(train_events: EventSet, config: TrainConfig, output: Path, *, resume: bool,
+                init_state: dict | None, model_config: MLPFConfig | None) -> tuple[MLPF, dict | None, MLPFConfig]:
+    """The model to train: resumed from OUTPUT/last.pt, or fresh (optionally from a backbone state),
+    with the fine-tuning strategy's parameters frozen. Returns (model, resumed checkpoint, config)."""
+    last = output / "last.pt"
     checkpoint = None
     if resume:
         if not last.exists():
@@ -174,87 +193,110 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
             raise CheckpointError(f"{last}: trained for B = {checkpoint['b_field']} T, data has {train_events.b_field} T")
     model_config = model_config or load_config(config.model)
     model = MLPF(model_config, b_field=train_events.b_field)
-    if init_state is not None and checkpoint is None:
-        load_state_checked(model, init_state, "backbone")
-    apply_strategy(model, config.strategy)
-    model.to(dev)
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    lr = config.lr * (dist_info.world if config.lr_scale_with_world else 1)
-    decay = [p for p in trainable if p.dim() >= 2]
-    no_decay = [p for p in trainable if p.dim() < 2]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    steps_per_epoch = math.ceil(len(train_events) / (config.batch_size * dist_info.world))
-    total_steps = steps_per_epoch * config.epochs
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, total_steps,
-                                                                       config.min_lr_ratio))
     if checkpoint is not None:
         load_state_checked(model, checkpoint["model"], str(last))
+    elif init_state is not None:
+        load_state_checked(model, init_state, "backbone")
+    apply_strategy(model, config.strategy)
+    return model, checkpoint, model_config
+
+
+def run_epoch(net, events: EventSet, config: TrainConfig, optimizer, scheduler, progress: Progress, dev, amp,
+              dist_info: Dist, show: bool) -> tuple[dict[str, float], int]:
+    """One pass over the training events (a seeded, size-bucketed order); returns the summed loss
+    parts per event and the number of events seen. Stops early at ``config.max_steps``."""
+    from tqdm import tqdm
+
+    net.train()
+    trainable = [p for p in net.parameters() if p.requires_grad]
+    sums, n = {}, 0
+    sizes = events.arrays["track_counts"] + events.arrays["cluster_counts"]
+    order = batches(len(events), config.batch_size, seed=config.seed * 1000 + progress.epoch,
+                    rank=dist_info.rank, world=dist_info.world, sizes=sizes)
+    bar = tqdm(list(order), desc=f"epoch {progress.epoch + 1}/{config.epochs}", unit="batch", disable=not show,
+               leave=False)
+    for index in bar:
+        batch = make_batch(events, index)
+        with amp():
+            out = net(*model_inputs(batch, dev))
+        loss, parts = mlpf_loss(_float(out), {k: v.to(dev) for k, v in batch.items() if k.startswith("target_")})
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+        optimizer.step()
+        scheduler.step()
+        progress.step += 1
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + float(v) * len(index)
+        n += len(index)
+        bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
+        if config.max_steps and progress.step >= config.max_steps:
+            break
+    return sums, n
+
+
+def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, output: str | os.PathLike, *,
+          device: str = "auto", resume: bool = False, init_state: dict | None = None,
+          model_config: MLPFConfig | None = None, info: dict | None = None, progress: bool = True) -> dict:
+    """Train; returns the summary (best validation loss, epochs run, timing). Writes into ``output``."""
+    dist_info, dev = init_distributed(device)
+    output = Path(output)
+    if dist_info.main:
+        output.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(config.seed + dist_info.rank)
+    last, best_path = output / "last.pt", output / "best.pt"
+    model, checkpoint, model_config = build_model(train_events, config, output, resume=resume,
+                                                  init_state=init_state, model_config=model_config)
+    model.to(dev)
+    steps_per_epoch = math.ceil(len(train_events) / (config.batch_size * dist_info.world))
+    optimizer, scheduler = configure_optimizers(model, config, dist_info.world, steps_per_epoch)
+    state = Progress()
+    if checkpoint is not None:
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
-        start_epoch, history, best, stale, step = (checkpoint["epoch"], checkpoint["history"], checkpoint["best"],
-                                                   checkpoint["stale"], checkpoint["step"])
+        state = Progress(checkpoint["epoch"], checkpoint["step"], checkpoint["best"], checkpoint["stale"],
+                         checkpoint["history"])
     net = model
     if dist_info.world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[dev.index] if dev.type == "cuda" else None)
     amp = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if dev.type == "cuda" else nullcontext
 
-    def state(epoch: int) -> dict:
+    def payload() -> dict:
         return {"format": CHECKPOINT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict(), "epoch": epoch, "step": step, "best": best, "stale": stale,
-                "history": history, "model_config": model_config.to_dict(), "train_config": config.__dict__,
-                "b_field": train_events.b_field, "detector": train_events.detector, "info": info or {}}
+                "scheduler": scheduler.state_dict(), "epoch": state.epoch, "step": state.step, "best": state.best,
+                "stale": state.stale, "history": state.history, "model_config": model_config.to_dict(),
+                "train_config": config.__dict__, "b_field": train_events.b_field, "detector": train_events.detector,
+                "info": info or {}}
 
     previous = signal.signal(signal.SIGTERM, _raise_stop)
     started = time.perf_counter()
     events_seen = 0
     try:
-        for epoch in range(start_epoch, config.epochs):
-            if stale >= config.patience or (config.max_steps and step >= config.max_steps):
+        while state.epoch < config.epochs:
+            if state.stale >= config.patience or (config.max_steps and state.step >= config.max_steps):
                 break
-            net.train()
             epoch_start = time.perf_counter()
-            sums, n = {}, 0
-            sizes = train_events.arrays["track_counts"] + train_events.arrays["cluster_counts"]
-            bar = tqdm(list(batches(len(train_events), config.batch_size, seed=config.seed * 1000 + epoch,
-                                    rank=dist_info.rank, world=dist_info.world, sizes=sizes)),
-                       desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", disable=not (progress and dist_info.main),
-                       leave=False)
-            for index in bar:
-                batch = make_batch(train_events, index)
-                with amp():
-                    out = net(*model_inputs(batch, dev))
-                loss, parts = mlpf_loss(_float(out), {k: v.to(dev) for k, v in batch.items() if k.startswith("target_")})
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if config.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                step += 1
-                events_seen += len(index)
-                for k, v in parts.items():
-                    sums[k] = sums.get(k, 0.0) + float(v) * len(index)
-                n += len(index)
-                bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
-                if config.max_steps and step >= config.max_steps:
-                    break
+            sums, n = run_epoch(net, train_events, config, optimizer, scheduler, state, dev, amp, dist_info,
+                                show=progress and dist_info.main)
+            events_seen += n
             train_time = time.perf_counter() - epoch_start
             val = evaluate_loss(model, val_events, config.batch_size, dev, amp)
-            improved = val["total"] < best
-            best, stale = (val["total"], 0) if improved else (best, stale + 1)
-            row = {"epoch": epoch + 1, "step": step, "lr": scheduler.get_last_lr()[0],
+            improved = val["total"] < state.best
+            state.best, state.stale = (val["total"], 0) if improved else (state.best, state.stale + 1)
+            state.epoch += 1
+            row = {"epoch": state.epoch, "step": state.step, "lr": scheduler.get_last_lr()[0],
                    "train_loss": sums.get("total", 0.0) / max(n, 1), "val_loss": val["total"],
                    **{f"val_{k}": v for k, v in val.items() if k != "total"},
                    "train_events_per_s": n * dist_info.world / max(train_time, 1e-9), "seconds": train_time}
-            history.append(row)
+            state.history.append(row)
             if dist_info.main:
-                save_checkpoint(state(epoch + 1), last)
+                save_checkpoint(payload(), last)
                 if improved:
-                    save_checkpoint(state(epoch + 1), best_path)
-                _write_logs(output, history)
+                    save_checkpoint(payload(), best_path)
+                _write_logs(output, state.history)
                 if progress:
-                    print(f"epoch {epoch + 1}: train {row['train_loss']:.4f}  val {val['total']:.4f}"
+                    print(f"epoch {state.epoch}: train {row['train_loss']:.4f}  val {val['total']:.4f}"
                           f"{'  (best)' if improved else ''}  {row['train_events_per_s']:.0f} events/s", flush=True)
     except KeyboardInterrupt:
         if dist_info.main:
@@ -267,9 +309,9 @@ def train(train_events: EventSet, val_events: EventSet, config: TrainConfig, out
 
             dist.destroy_process_group()
     elapsed = time.perf_counter() - started
-    return {"rank": dist_info.rank, "best_val_loss": best, "epochs": len(history), "steps": step, "seconds": elapsed,
-            "events_per_s": events_seen * dist_info.world / max(elapsed, 1e-9), "history": history,
-            "parameters": model.num_parameters(), "output": str(output)}
+    return {"rank": dist_info.rank, "best_val_loss": state.best, "epochs": len(state.history), "steps": state.step,
+            "seconds": elapsed, "events_per_s": events_seen * dist_info.world / max(elapsed, 1e-9),
+            "history": state.history, "parameters": model.num_parameters(), "output": str(output)}
 
 
 def _write_logs(output: Path, history: list[dict]) -> None:
