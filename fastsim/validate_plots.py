@@ -13,14 +13,9 @@ MULTIPLICITIES = (("tracks", "tracks / event"), ("clusters", "clusters / event")
 
 
 def _pyplot():
-    import matplotlib
+    from k4mlpf.plots import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mplhep
-
-    plt.style.use(mplhep.style.ROOT)
-    return plt
+    return pyplot()
 
 
 def make_plots(results: list[dict], out: Path) -> list[str]:
@@ -38,10 +33,10 @@ def make_plots(results: list[dict], out: Path) -> list[str]:
     return written
 
 
-def _save(plt, fig, path: Path) -> str:
-    fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
-    return path.name
+def _save(plt, fig, path: Path) -> str:  # noqa: ARG001 - plt kept for the callers' symmetry
+    from k4mlpf.plots import save
+
+    return save(fig, path, dpi=80)
 
 
 def _track_resolution(plt, results):
@@ -102,15 +97,12 @@ def _jets(plt, results):
     if not curves:
         return None
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
+    from k4mlpf.plots import draw_jet_response, draw_resolution_vs_pt
+
     for r in curves:
         j = r["jets"]
-        left.hist(j["ratio"], bins=np.linspace(0.5, 1.5, 51), histtype="step", lw=2, density=True,
-                  label=f"{r['label']}: median {j['response']['median']:.3f}, IQR/med {j['response']['resolution']:.3f}")
-        b = [x for x in j["binned"] if x["n"]]
-        right.plot([(x["pt_min"] + x["pt_max"]) / 2 for x in b], [x["resolution"] for x in b], "o-",
-                   label=r["label"])
-    left.set(xlabel=r"$p_T^\mathrm{reco\,jet} / p_T^\mathrm{gen\,jet}$", ylabel="jets (normalised density)")
-    right.set(xlabel=r"generator jet $p_T$ [GeV]", ylabel="IQR / median", xscale="log")
+        draw_jet_response(left, r["label"], j["ratio"], j["response"], density=True, bins=np.linspace(0.5, 1.5, 51))
+        draw_resolution_vs_pt(right, r["label"], j["binned"], min_jets=1)
     left.legend(fontsize=11)
     right.legend(fontsize=12)
     fig.tight_layout()

@@ -2,8 +2,9 @@
 
 Jets (ee_genkt R=0.4, p=-1, pt > 5 GeV, matched within ΔR < 0.1) and MET of every chosen
 ``ReconstructedParticle`` collection (e.g. MLPFPFOs, PandoraPFOs, BaselinePFOs) against the truth
-particles (MCParticles with generator status 1, no neutrinos). Prints a table; writes
-``compare.json`` and plots. Same code as the trainer's ``evaluate`` (``k4mlpf.evaluation``).
+particles (MCParticles with generator status 1, no neutrinos). Prints a table; with an output folder
+it writes ``compare.json`` and the plots of ``k4mlpf.plots`` (jet response, jet resolution against
+truth-jet pt, MET). Same code as the trainer's ``evaluate`` (``k4mlpf.evaluation``, ``k4mlpf.plots``).
 """
 
 from __future__ import annotations
@@ -50,15 +51,20 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
     arrays = {name: ak.concatenate(v) if v else ak.Array([]) for name, v in pieces.items()}
     truth = truth_particles(arrays[mc])
     result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {}}
+    curves = []
     for name in collections:
         reco = pfo_particles(arrays[name])
         jets = jet_performance(reco, truth)
-        jets.pop("ratio"), jets.pop("truth_pt")
+        ratio, _ = jets.pop("ratio"), jets.pop("truth_pt")
         missing = met_performance(reco, truth)
-        missing.pop("reco"), missing.pop("truth")
+        delta = missing.pop("reco") - missing.pop("truth")
         result["jets"][name], result["met"][name] = jets, missing
+        curves.append({"label": name, "ratio": ratio, "jets": jets, "met_delta": delta, "met": missing})
     if output_dir is not None:
+        from .plots import jet_and_met_figures
+
         Path(output_dir).mkdir(parents=True, exist_ok=True)
+        result["plots"] = jet_and_met_figures(curves, output_dir)
         with open(Path(output_dir) / "compare.json", "w") as stream:
             json.dump(result, stream, indent=1, default=float)
     return result

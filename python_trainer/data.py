@@ -12,9 +12,7 @@ import torch
 from k4mlpf.elements import offsets
 from k4mlpf.model.batch import elements_to_padded, pad_rows
 
-from .targets import PARTICLE_COLUMNS
-
-_COL = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}
+from .targets import COLUMN as _COL
 BLOCKS = (("tracks", "track_counts"), ("clusters", "cluster_counts"), ("hits", "hit_counts"))
 
 
@@ -67,8 +65,9 @@ class EventSet:
 
     def subset(self, events: np.ndarray) -> "EventSet":
         out = {}
-        for data, counts in BLOCKS + (("truth", "truth_counts"),):
-            out[data], out[counts] = _gather(self.arrays[data], self.offsets(counts), self.arrays[counts], events)
+        for data, counts in BLOCKS + (("truth", "truth_counts"), ("pf", "pf_counts")):
+            if data in self.arrays:
+                out[data], out[counts] = _gather(self.arrays[data], self.offsets(counts), self.arrays[counts], events)
         elem_counts = self.arrays["track_counts"] + self.arrays["cluster_counts"]
         elem_off = offsets(elem_counts)
         for key in ("targets", "candidates"):

@@ -21,9 +21,9 @@ from k4mlpf.model.columns import CLASS_NAMES
 from .checkpoint import algorithm_for
 
 from .data import EventSet, batches, make_batch, model_inputs
+from .targets import COLUMN as _COL
 from .targets import PARTICLE_COLUMNS
 
-_COL = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}
 
 
 def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", progress: bool = True) -> np.ndarray:
@@ -72,6 +72,8 @@ def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | 
     raw = {}
     for name, table in sources.items():
         reco = particles_of(table, elem_counts)
+        if name == pf_name:  # the whole PF collection, as `k4mlpf compare` reads it from the file
+            reco = Particles.from_rows(a["pf"], a["pf_counts"])
         jets = jet_performance(reco, truth)
         missing = met_performance(reco, truth)
         raw[name] = {"jet_ratio": jets.pop("ratio"), "jet_truth_pt": jets.pop("truth_pt"),
@@ -94,50 +96,13 @@ def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | 
 
 
 def make_plots(raw: dict, result: dict, output: Path, pf_name: str) -> None:
-    import matplotlib
+    from k4mlpf.plots import jet_and_met_figures, pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import mplhep
-
-    plt.style.use(mplhep.style.ROOT)
     colors = {"MLPF": "tab:red", pf_name: "tab:blue", "target": "tab:gray"}
-    fig, ax = plt.subplots(figsize=(8, 6))
-    bins = np.linspace(0.5, 1.5, 61)
-    for name, r in raw.items():
-        s = result["jets"][name]["response"]
-        ax.hist(r["jet_ratio"], bins=bins, histtype="step", lw=2, color=colors[name],
-                label=f"{name}: median {s['median']:.3f}, IQR/med {s['resolution']:.3f}")
-    ax.set_xlabel(r"jet $p_T^{reco} / p_T^{truth}$")
-    ax.set_ylabel("jets")
-    ax.legend(fontsize=12)
-    fig.savefig(output / "jet_response.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 6))
-    for name in raw:
-        binned = [b for b in result["jets"][name]["binned"] if b["n"] >= 5]
-        x = [0.5 * (b["pt_min"] + b["pt_max"]) for b in binned]
-        ax.plot(x, [b["resolution"] for b in binned], "o-", color=colors[name], label=name)
-    ax.set_xscale("log")
-    ax.set_xlabel(r"truth jet $p_T$ [GeV]")
-    ax.set_ylabel("jet resolution (IQR / median)")
-    ax.legend(fontsize=12)
-    fig.savefig(output / "jet_resolution_vs_pt.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 6))
-    bins = np.linspace(-40, 40, 81)
-    for name, r in raw.items():
-        d = result["met"][name]["delta"]
-        ax.hist(r["met"] - r["met_truth"], bins=bins, histtype="step", lw=2, color=colors[name],
-                label=f"{name}: IQR {d['iqr']:.2f} GeV")
-    ax.set_xlabel(r"MET$^{reco}$ - MET$^{truth}$ [GeV]")
-    ax.set_ylabel("events")
-    ax.legend(fontsize=12)
-    fig.savefig(output / "met.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
-
+    jet_and_met_figures([{"label": name, "color": colors[name], "ratio": r["jet_ratio"], "jets": result["jets"][name],
+                          "met_delta": r["met"] - r["met_truth"], "met": result["met"][name]}
+                         for name, r in raw.items()], output)
+    plt = pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 6))
     names = list(result["particles"])
     classes = list(next(iter(result["particles"].values())))
@@ -151,5 +116,4 @@ def make_plots(raw: dict, result: dict, output: Path, pf_name: str) -> None:
         ax.set_xticks(x + 0.2, classes, rotation=30, fontsize=12)
         ax.set_ylabel(title)
         ax.legend(fontsize=12)
-    fig.savefig(output / "particles.png", dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save(fig, output / "particles.png")

@@ -23,10 +23,11 @@ from k4mlpf.compare import REFERENCE_PF, reference_pf
 from k4mlpf.detector import DetectorInfo, file_detector
 from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile
 from k4mlpf.elements import ElementCollections, pack_elements
+from k4mlpf.evaluation import pfo_particles
 
 from .targets import TruthCollections, build_targets, pf_candidates
 
-SHARD_VERSION = 2  # 2: left-over particles merged into the owner of their best cluster
+SHARD_VERSION = 3  # 2: left-over particles merged into the owner of their best cluster; 3: the whole PF collection
 UNUSED_MEMBERS = ("covMatrix", "positionError", "directionError")  # not read: ~25% faster
 
 
@@ -62,6 +63,18 @@ def shard_path(input_path: str | os.PathLike, output_dir: str | os.PathLike, opt
     return Path(output_dir) / f"{stem}-{digest}.npz"
 
 
+class _Rows:
+    def __init__(self, rows: np.ndarray, counts: np.ndarray):
+        self.rows, self.counts = rows, counts
+
+
+def whole_collection(pfos) -> _Rows:
+    """Every particle of the PF collection (px, py, pz, E as float32, per-event counts): jets and MET of
+    the PF reference are made from these, as ``k4mlpf compare`` makes them from the file."""
+    p = pfo_particles(pfos)
+    return _Rows(np.stack([p.px, p.py, p.pz, p.energy], axis=1).astype(np.float32), p.counts)
+
+
 def pf_collection_of(f: EDM4hepFile, options: PrepareOptions) -> str:
     """``--pf-collection``, else PandoraPFOs if the file has it, else BaselinePFOs."""
     available = f.collections()
@@ -94,6 +107,7 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
             elements = pack_elements(f, chunk, names)
             targets = build_targets(chunk, elements.track_counts, elements.cluster_counts,
                                     tracks=options.tracks, clusters=options.clusters, truth=truth)
+            pf = whole_collection(chunk[pf_name])
             candidates = pf_candidates(chunk, pf_name, elements.track_counts,
                                        elements.cluster_counts, tracks_id=ids[options.tracks],
                                        clusters_id=ids[options.clusters])
@@ -101,7 +115,8 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
                                ("clusters", elements.clusters), ("cluster_counts", elements.cluster_counts),
                                ("hits", elements.hits), ("hit_counts", elements.hit_counts),
                                ("targets", targets["targets"]), ("candidates", candidates),
-                               ("truth", targets["truth"]), ("truth_counts", targets["truth_counts"])):
+                               ("truth", targets["truth"]), ("truth_counts", targets["truth_counts"]),
+                               ("pf", pf.rows), ("pf_counts", pf.counts)):
                 parts.setdefault(key, []).append(value)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     meta = {"source": os.path.abspath(input_path), "detector": detector, "b_field": b_field,

@@ -33,6 +33,7 @@ from k4mlpf.physics import visible_final_state
 
 #: columns of the per-element target and PF-candidate arrays
 PARTICLE_COLUMNS = ["cls", "charge", "pt", "eta", "sin_phi", "cos_phi", "energy", "px", "py", "pz"]
+COLUMN = {c: i for i, c in enumerate(PARTICLE_COLUMNS)}  # column index by name
 
 
 @dataclass

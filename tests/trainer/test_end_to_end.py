@@ -33,6 +33,9 @@ def test_chain(small_sample, tmp_path):
     assert "MLPFPFOs" in table and "BaselinePFOs" in table
     result = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert result["events"] == 24 and result["jets"]["BaselinePFOs"]["n_truth_jets"] > 0
+    assert result["plots"] == ["jet_response.png", "jet_resolution_vs_pt.png", "met.png"]
+    for name in result["plots"]:
+        assert (tmp_path / "cmp" / name).read_bytes()[:4] == b"\x89PNG"
     summary = _run("-m", "python_trainer", "evaluate", str(tmp_path / "mlpf.pt"), *shards, "--output",
                    str(tmp_path / "eval"), "--quiet")
     assert "jet_resolution_ratio_mlpf_over_pf" in summary
