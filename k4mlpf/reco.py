@@ -27,21 +27,36 @@ from .model import load_algorithm, read_metadata
 from .model.batch import pad_blocks, padded_to_elements
 
 
+def size_ordered_batches(elements: Elements, batch_size: int) -> list[np.ndarray]:
+    """Event indices in batches of similar size (sorted by elements and hits), so that padding to the
+    largest event of a batch costs little."""
+    size = (elements.track_counts + elements.cluster_counts) * 64 + elements.hit_counts
+    order = np.argsort(size, kind="stable")
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
 def run_model(algo, elements: Elements, batch_size: int = 32, device: str = "cpu") -> dict[str, np.ndarray]:
-    """Decoded particles of every element (flat, per event: tracks then clusters), batched."""
+    """Decoded particles of every element (flat, per event: tracks then clusters), in batches of
+    events of similar size."""
     keys = ("cls", "pdg", "charge", "px", "py", "pz", "energy", "mass", "probabilities", "skipped")
     blocks = ((elements.tracks, elements.track_counts), (elements.clusters, elements.cluster_counts),
               (elements.hits, elements.hit_counts))
-    pieces: dict[str, list] = {k: [] for k in keys}
-    for start in range(0, len(elements), batch_size):
-        events = np.arange(start, min(start + batch_size, len(elements)))
+    elem_counts = elements.track_counts + elements.cluster_counts
+    elem_off = offsets(elem_counts)
+    result: dict[str, np.ndarray] = {}
+    for events in size_ordered_batches(elements, batch_size):
         batch = pad_blocks(blocks, events)
         with torch.no_grad():
             out = algo(*(t.to(device) for t in batch))
+        counts = elem_counts[events]        # where this batch's elements go in the event order
+        dest = np.repeat(elem_off[events] - offsets(counts)[:-1], counts) + np.arange(int(counts.sum()))
         for k in keys:
-            pieces[k].append(padded_to_elements(out[k].cpu().numpy(), elements.track_counts[events],
-                                                elements.cluster_counts[events], batch[0].shape[1]))
-    return {k: (np.concatenate(v) if v else np.zeros(0)) for k, v in pieces.items()}
+            value = padded_to_elements(out[k].cpu().numpy(), elements.track_counts[events],
+                                       elements.cluster_counts[events], batch[0].shape[1])
+            if k not in result:
+                result[k] = np.zeros((int(elem_off[-1]),) + value.shape[1:], value.dtype)
+            result[k][dest] = value
+    return result if result else {k: np.zeros(0) for k in keys}
 
 
 def particles_collection(particles: dict[str, np.ndarray], elements: Elements, *, tracks_id: int,
