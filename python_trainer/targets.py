@@ -121,9 +121,12 @@ def _sum_pairs(element: np.ndarray, particle: np.ndarray, weight: np.ndarray):
     """Merge duplicate (element, particle) pairs, summing their weights."""
     if len(element) == 0:
         return element, particle, weight
-    key = np.stack([element, particle], axis=1)
-    unique, inverse = np.unique(key, axis=0, return_inverse=True)
-    return unique[:, 0], unique[:, 1], np.bincount(inverse.ravel(), weights=weight)
+    # one int64 key per pair (element-major, as np.unique(axis=0) orders rows, but a 1-D sort: ~10x faster)
+    element, particle = element.astype(np.int64), particle.astype(np.int64)
+    low = int(particle.min())
+    span = int(particle.max()) - low + 1
+    unique, inverse = np.unique(element * span + (particle - low), return_inverse=True)
+    return unique // span, unique % span + low, np.bincount(inverse.ravel(), weights=weight)
 
 
 def _hit_keys(event_a, id_a, index_a, event_b, id_b, index_b) -> tuple[np.ndarray, np.ndarray]:
