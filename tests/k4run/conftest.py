@@ -1,7 +1,8 @@
 """The Gaudi path: build MLPFParticleFlow against a Key4hep stack and run it with k4run.
 
-Stack: a sourced Key4hep release (``KEY4HEP_STACK`` set, ``k4run`` on PATH) or the prebuilt stack of
-``../shared/key4hep`` (``setup.sh`` -> ``/opt/k4/env.sh``; ``make test`` installs it). Without
+Stack: a setup script named by ``K4MLPF_KEY4HEP_SETUP`` (sourced for each k4run; CI in a Key4hep
+image), a sourced Key4hep release (``KEY4HEP_STACK`` set, ``k4run`` on PATH) or the prebuilt stack
+of ``../shared/key4hep`` (``setup.sh`` -> ``/opt/k4/env.sh``; ``make test`` installs it). Without
 either, every test here skips with the reason. k4run and podio-dump run in a subprocess with the
 stack's environment; ``python -m k4mlpf reco`` (the project's ROOT writer) runs in a subprocess
 *without* it (the prebuilt stack's libraries on LD_LIBRARY_PATH crash that writer). The build goes
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
 
 from support import REPO
 from k4support import K4RUN_TIMEOUT, export_model  # noqa: F401 - helpers shared with the tests
@@ -40,6 +42,10 @@ class Stack:
 
 
 def find_stack() -> Stack | None:
+    """The order of .ci/k4build.sh: K4MLPF_KEY4HEP_SETUP, a sourced release, the prebuilt stack."""
+    script = os.environ.get("K4MLPF_KEY4HEP_SETUP")
+    if script:
+        return Stack(f"source {shlex.quote(script)} >/dev/null && ", f"K4MLPF_KEY4HEP_SETUP={script}")
     if os.environ.get("KEY4HEP_STACK") and shutil.which("k4run"):
         return Stack("", f"the sourced Key4hep release {os.environ['KEY4HEP_STACK']}")
     if PREBUILT_ENV.exists():
@@ -64,7 +70,7 @@ def k4build(stack) -> Path:
     if not (BUILD / "build.ninja").exists() and not (BUILD / "Makefile").exists():
         generator = "-G Ninja " if shutil.which("ninja") else ""
         steps.append(f"cmake -S {shlex.quote(str(REPO))} -B {shlex.quote(str(BUILD))} {generator}"
-                     "-DCMAKE_BUILD_TYPE=Release")
+                     f"-DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH={shlex.quote(torch.utils.cmake_prefix_path)}")
     steps.append(f"cmake --build {shlex.quote(str(BUILD))} -j {os.cpu_count() or 2}")
     for step in steps:
         run = stack.shell(step, timeout=1800)
