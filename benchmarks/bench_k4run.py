@@ -1,6 +1,7 @@
 """The two reconstruction paths on the same file and model: `k4run options/runMLPF_CLD.py` (Gaudi,
-C++ packing, libtorch one event at a time, podio's writer) against `python -m k4mlpf reco` (uproot
-reading, numpy packing, TorchScript in batches of 32, the project's ROOT-from-PyPI writer).
+C++ packing, libtorch one event at a time on 1 thread (TorchThreads=1), podio's writer) against `python -m k4mlpf reco` (uproot
+reading, numpy packing, TorchScript in batches of 32 on torch's default threads (and once with
+OMP_NUM_THREADS=1), the project's ROOT-from-PyPI writer).
 
 Both run as whole processes on a 500-event fast-simulation CLD ttbar file (made once and cached in
 .k4mlpf_cache/bench/) with models/mlpf_cld_small.pt. Each is also run on a 1-event file, so wall
@@ -105,7 +106,7 @@ def one_event_file() -> Path:
 
 def standalone_parts(path: Path, model: str) -> dict[str, float]:
     """Seconds of the pieces of `k4mlpf reco` in this process (start-up items once, the rest for all events)."""
-    import torch  # noqa: F401
+    import torch
 
     from k4mlpf.edm4hep import EDM4hepFile
     from k4mlpf.edm4hep.writer import copy_with_additions
@@ -113,6 +114,7 @@ def standalone_parts(path: Path, model: str) -> dict[str, float]:
     from k4mlpf.model import load_algorithm
     from k4mlpf.reco import run_model
 
+    torch.set_num_threads(1)  # as k4run's TorchThreads=1: less at the mercy of other jobs on the cores
     parts = {}
     t = time.perf_counter()
     algo = load_algorithm(model)
@@ -129,7 +131,7 @@ def standalone_parts(path: Path, model: str) -> dict[str, float]:
             parts["read + pack elements"] = time.perf_counter() - t
         t = time.perf_counter()
         run_model(algo, elements, 32, "cpu")
-        parts["model (batches of 32)"] = time.perf_counter() - t
+        parts["model (batches of 32, 1 torch thread)"] = time.perf_counter() - t
         t = time.perf_counter()
         copy_with_additions(path, Path(tmp) / "copy.root")
         parts["copy every collection with the writer"] = time.perf_counter() - t
@@ -157,22 +159,25 @@ def main() -> None:
         k4 = [str(k4build), "k4run", str(audited), "--model", args.model, "--outputFile", str(out)]
         reco = [sys.executable, "-m", "k4mlpf", "reco", "--model", args.model, "--output", str(out)]
         results = {}
-        for name, command, is_k4 in (("k4run", k4, True), ("k4mlpf reco", reco, False)):
+        one_thread = dict(env, OMP_NUM_THREADS="1")
+        runs = (("k4run", k4, True, env), ("k4mlpf reco", reco, False, env),
+                ("k4mlpf reco, OMP_NUM_THREADS=1", reco, False, one_thread))
+        for name, command, is_k4, run_env in runs:
             inputs = (lambda p: ["--inputFiles", str(p)]) if is_k4 else (lambda p: [str(p)])
             log: list[str] = []
-            full = timed(command + inputs(path), k4=is_k4, env=env, log=log)
+            full = timed(command + inputs(path), k4=is_k4, env=run_env, log=log)
             if is_k4:
                 k4_parts = chrono(log[0])
-            single = timed(command + inputs(one), k4=is_k4, env=env)
+            single = timed(command + inputs(one), k4=is_k4, env=run_env)
             per_event = (full - single) / (args.events - 1)
             results[name] = (full, single, per_event)
         imports = timed([sys.executable, "-c", "import k4mlpf.reco, k4mlpf.cli"], env=env)
     print(f"{args.events} fast-simulation CLD ttbar events (365 GeV), model {Path(args.model).name}, "
-          f"{os.cpu_count()} cores")
-    print(f"{'path':<12} {'wall [s]':>9} {'events/s':>9} {'1-event job [s]':>16} {'per event [ms]':>15} "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
+    print(f"{'path':<31} {'wall [s]':>9} {'events/s':>9} {'1-event job [s]':>16} {'per event [ms]':>15} "
           f"{'events/s w/o start-up':>22}")
     for name, (full, single, per_event) in results.items():
-        print(f"{name:<12} {full:9.1f} {args.events / full:9.1f} {single:16.1f} {1e3 * per_event:15.1f} "
+        print(f"{name:<31} {full:9.1f} {args.events / full:9.1f} {single:16.1f} {1e3 * per_event:15.1f} "
               f"{1 / per_event:22.1f}")
     print("\nk4run, per event (ChronoAuditor, CPU time of both cores):")
     for name, ms in k4_parts.items():

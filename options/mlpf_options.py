@@ -29,6 +29,8 @@ def add_arguments(*, detector: str, model: str | None, input_file: str, output_f
     _add("--outputFile", default=output_file, help="output EDM4hep file (every input collection + MLPFPFOs)")
     _add("--model", default=model, help=f"exported MLPF model (python_trainer export; default {model})")
     _add("--device", default="cpu", help="torch device: cpu, cuda, cuda:N or auto (default cpu)")
+    _add("--torch-threads", type=int, default=1,
+         help="libtorch intra-op threads (default 1; 0: one per core). More threads than free cores spin")
     _add("--detector", default=detector,
          help=f"detector of the data (default {detector}); a model of another family (CLD, CLIC) stops initialize()")
     _add("--allow-detector-mismatch", action="store_true", help="run a model trained for another detector anyway")
@@ -46,7 +48,8 @@ def mlpf_algorithm(args, name: str = "MLPF", **properties) -> MLPFParticleFlow:
         raise SystemExit(f"k4mlpf options: no model for {args.detector}: give --model FILE (python_trainer export)")
     settings = dict(InputTracks="SiTracks_Refitted", InputDqdx="SiTracks_Refitted_dQdx",
                     InputClusters="PandoraClusters", OutputParticles="MLPFPFOs",
-                    ModelPath=os.path.abspath(args.model), Device=args.device, Detector=args.detector,
+                    ModelPath=os.path.abspath(args.model), Device=args.device, TorchThreads=args.torch_threads,
+                    Detector=args.detector,
                     AllowDetectorMismatch=args.allow_detector_mismatch, HitCollections=list(args.hit_collections))
     settings.update(properties)
     return MLPFParticleFlow(name, **settings)

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include <ATen/Parallel.h>
 #include <torch/cuda.h>
 
 namespace k4mlpf {
@@ -31,6 +32,12 @@ torch::Tensor table(const std::vector<float>& values, int columns, const torch::
 }
 
 }  // namespace
+
+void setIntraOpThreads(int n) {
+  if (n > 0) at::set_num_threads(n);
+}
+
+int intraOpThreads() { return at::get_num_threads(); }
 
 std::string detectorFamily(const std::string& detector) {
   std::string name(detector);

@@ -43,6 +43,12 @@ std::string detectorFamily(const std::string& detector);
 // std::runtime_error with a clear message for an unknown name or a CUDA device that is not there.
 torch::Device resolveDevice(const std::string& device);
 
+// Sets libtorch's intra-op threads for the whole process (n <= 0: leave libtorch's default, one per
+// core). Inside a Gaudi job 1 is right: parallelism comes from event slots, and with more OpenMP
+// threads than free cores libtorch's threads spin against each other (10x slower on 2 busy cores).
+void setIntraOpThreads(int n);
+int intraOpThreads();
+
 class MLPFRunner {
  public:
   // Loads the model file and checks its input contract (format version and column names).

@@ -60,13 +60,15 @@ struct MLPFParticleFlow final
   StatusCode initialize() override {
     if (auto sc = Transformer::initialize(); sc.isFailure()) return sc;
     try {
+      k4mlpf::setIntraOpThreads(m_torchThreads.value());
       m_runner = std::make_unique<k4mlpf::MLPFRunner>(m_modelPath.value(), m_device.value());
     } catch (const std::exception& e) {
       error() << e.what() << endmsg;
       return StatusCode::FAILURE;
     }
     info() << "MLPF model " << m_modelPath.value() << " for " << m_runner->detector() << " (B = "
-           << m_runner->bField() << " T) on " << m_runner->device() << endmsg;
+           << m_runner->bField() << " T) on " << m_runner->device() << ", " << k4mlpf::intraOpThreads()
+           << " torch thread(s)" << endmsg;
     const auto expected = k4mlpf::detectorFamily(m_detector.value());
     const auto model = k4mlpf::detectorFamily(m_runner->detector());
     if (!expected.empty() && expected != model) {
@@ -199,6 +201,9 @@ struct MLPFParticleFlow final
 
   Gaudi::Property<std::string> m_modelPath{this, "ModelPath", "", "exported MLPF model (python_trainer export)"};
   Gaudi::Property<std::string> m_device{this, "Device", "cpu", "torch device: cpu, cuda, cuda:N or auto"};
+  Gaudi::Property<int> m_torchThreads{
+      this, "TorchThreads", 1, "libtorch intra-op threads for the process (0: libtorch's default, one per core); "
+                               "Gaudi's event slots give the parallelism"};
   Gaudi::Property<std::string> m_detector{
       this, "Detector", "", "detector of the data (e.g. CLD_o2_v05); initialize() fails if the model's detector "
                             "family (CLD, CLIC) differs. Empty: no check"};
