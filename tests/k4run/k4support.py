@@ -65,10 +65,14 @@ def read_particles(path: Path, collection: str = "MLPFPFOs") -> list[dict]:
     return sorted(events, key=lambda e: e["number"])
 
 
-def assert_same_particles(ours: Path, theirs: Path, *, rtol: float = 1e-4, atol: float = 1e-4) -> int:
-    """Particle by particle: PDG, charge, four-momentum (float tolerance), track/cluster relations.
-    Returns the number of particles compared."""
+def assert_same_particles(ours: Path, theirs: Path, *, rtol: float = 1e-4, atol: float = 1e-4,
+                          rename: dict | None = None) -> int:
+    """Particle by particle: PDG, charge, four-momentum (float tolerance), track/cluster relations
+    (collection names of ``ours`` mapped through ``rename``). Returns the number of particles compared."""
     a, b = read_particles(ours), read_particles(theirs)
+    for event in a:
+        for key in ("tracks", "clusters"):
+            event[key] = [[((rename or {}).get(n, n), i) for n, i in rel] for rel in event[key]]
     assert [e["number"] for e in a] == [e["number"] for e in b], "different events"
     n = 0
     for x, y in zip(a, b):

@@ -115,6 +115,25 @@ def test_k4run_appended_to_a_cld_reconstruction_chain(k4run, small_sample, cld_m
     assert assert_same_particles(tmp_path / "chain_REC.edm4hep.root", alone) > 24 * 40
 
 
+def test_k4run_hits_made_in_the_job(k4run, small_sample, cld_model, tmp_path):
+    """Clusters and hits copied in the job (no collection IDs yet, as after a chain's digitisation):
+    with their names in HitCollections MLPF gives the particles of the file's own collections;
+    without, it warns that it cannot name them."""
+    hits = [f"Copied{h}" for h in ("ECALBarrel", "ECALEndcap", "HCALBarrel", "HCALEndcap", "HCALOther", "MUON")]
+    alone, copied, unnamed = (tmp_path / f"{n}.edm4hep.root" for n in ("alone", "copied", "unnamed"))
+    assert k4run("options/runMLPF_CLD.py", "--inputFiles", small_sample["file"], "--outputFile", alone,
+                 "--model", cld_model).returncode == 0
+    run = k4run("tests/k4run/in_job_hits.py", "--inputFiles", small_sample["file"], "--outputFile", copied,
+                "--model", cld_model, "--hit-collections", *hits)
+    assert run.returncode == 0, run.output[-6000:]
+    assert "without a name" not in run.output
+    assert assert_same_particles(copied, alone, rtol=0, atol=0, rename={"CopiedClusters": "PandoraClusters"}) > 0
+    run = k4run("tests/k4run/in_job_hits.py", "--inputFiles", small_sample["file"], "--outputFile", unnamed,
+                "--model", cld_model)
+    assert run.returncode == 0, run.output[-6000:]
+    assert "cluster hits of a collection without a name" in run.output and "HitCollections" in run.output
+
+
 def test_k4run_multithreaded_equals_single_threaded(k4run, small_sample, cld_model, tmp_path):
     """Two threads and two event slots (HiveWhiteBoard + AvalancheScheduler). k4FWCore's
     ApplicationMgr would peek into the input with podio's Python bindings (which do not load in the
