@@ -44,11 +44,9 @@ def add_arguments(*, detector: str, model: str | None, input_file: str, output_f
 
 def mlpf_algorithm(args, name: str = "MLPF", **properties) -> MLPFParticleFlow:
     """The algorithm, configured from the parsed flags; ``properties`` override (collection names, ...)."""
-    if args.model is None:
-        raise SystemExit(f"k4mlpf options: no model for {args.detector}: give --model FILE (python_trainer export)")
     settings = dict(InputTracks="SiTracks_Refitted", InputDqdx="SiTracks_Refitted_dQdx",
                     InputClusters="PandoraClusters", OutputParticles="MLPFPFOs",
-                    ModelPath=os.path.abspath(args.model), Device=args.device, TorchThreads=args.torch_threads,
+                    ModelPath=os.path.abspath(args.model) if args.model else "", Device=args.device, TorchThreads=args.torch_threads,
                     Detector=args.detector,
                     AllowDetectorMismatch=args.allow_detector_mismatch, HitCollections=list(args.hit_collections))
     settings.update(properties)

@@ -91,6 +91,8 @@ def test_k4run_model_of_another_detector_stops_initialize(k4run, clic_model, tmp
     run = k4run("options/runMLPF_CLIC.py", "--inputFiles", fixture, "--outputFile", tmp_path / "o.root",
                 "--model", "models/mlpf_cld_small.pt")
     assert run.returncode != 0 and "(CLD family), but Detector is 'CLIC_o3_v14'" in run.output
+    run = k4run("options/runMLPF_CLIC.py", "--inputFiles", fixture, "--outputFile", tmp_path / "o.root")
+    assert run.returncode != 0 and "no ModelPath: give the exported MLPF model" in run.output
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA device is available here")

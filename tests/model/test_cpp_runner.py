@@ -127,6 +127,7 @@ class ExtraKeys(torch.nn.Module):
         return self.algo.metadata()
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")
 def test_cpp_reads_only_the_output_keys_it_needs(runner_binary, model_file, tmp_path):
     algo = load_algorithm(model_file)
     extra = tmp_path / "extra_keys.pt"

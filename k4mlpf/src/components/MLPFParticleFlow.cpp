@@ -59,6 +59,11 @@ struct MLPFParticleFlow final
 
   StatusCode initialize() override {
     if (auto sc = Transformer::initialize(); sc.isFailure()) return sc;
+    if (m_modelPath.value().empty()) {
+      error() << "no ModelPath: give the exported MLPF model (python_trainer export), e.g. --model FILE with "
+                 "options/runMLPF_*.py" << endmsg;
+      return StatusCode::FAILURE;
+    }
     try {
       k4mlpf::setIntraOpThreads(m_torchThreads.value());
       m_runner = std::make_unique<k4mlpf::MLPFRunner>(m_modelPath.value(), m_device.value());
