@@ -1,32 +1,15 @@
-# MLPF particle flow for CLIC, after the standard reconstruction:
+# MLPF particle flow for CLICdet, after the standard reconstruction:
 #   k4run options/runMLPF_CLIC.py --inputFiles CLIC_REC.edm4hep.root --outputFile CLIC_MLPF.edm4hep.root \
-#         --model models/mlpf_clic.pt
-# Writes every input collection plus MLPFPFOs (edm4hep::ReconstructedParticle, next to PandoraPFOs).
-# Every property is also a k4run flag, e.g. --MLPF.Device cuda.
-from Gaudi.Configuration import INFO
-from Configurables import EventDataSvc, MLPFParticleFlow
-from k4FWCore import ApplicationMgr, IOSvc
-from k4FWCore.parseArgs import parser
+#         --model models/mlpf_clic.pt [--device cpu|cuda|auto] [-n 100]
+# No CLICdet model is shipped: --model is required (python_trainer pretrain + export). Reads the
+# hits through the clusters (ECALOther included, no list needed); writes every input collection
+# plus MLPFPFOs. A model of another detector family (e.g. the CLD default) stops initialize().
+# Flags: options/mlpf_options.py.
+import os
+import sys
 
-parser.add_argument("--inputFiles", nargs="+", default=["CLIC_REC.edm4hep.root"], help="EDM4hep REC files")
-parser.add_argument("--outputFile", default="CLIC_MLPF.edm4hep.root", help="output EDM4hep file")
-parser.add_argument("--model", default="models/mlpf_clic.pt", help="exported MLPF model (python_trainer export)")
-args = parser.parse_known_args()[0]
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+from mlpf_options import mlpf_job  # noqa: E402
 
-io = IOSvc("IOSvc")
-io.Input = args.inputFiles
-io.Output = args.outputFile
-io.outputCommands = ["keep *"]
-
-mlpf = MLPFParticleFlow(
-    "MLPF",
-    InputTracks="SiTracks_Refitted",
-    InputDqdx="SiTracks_Refitted_dQdx",
-    InputClusters="PandoraClusters",
-    InputHits=["ECALBarrel", "ECALEndcap", "ECALOther", "HCALBarrel", "HCALEndcap", "HCALOther", "MUON"],
-    OutputParticles="MLPFPFOs",
-    ModelPath=args.model,
-    Device="cpu",
-)
-
-ApplicationMgr(TopAlg=[mlpf], EvtSel="NONE", EvtMax=-1, ExtSvc=[EventDataSvc("EventDataSvc")], OutputLevel=INFO)
+mlpf_job(detector="CLIC_o3_v14", model=None, input_file="CLIC_REC.edm4hep.root",
+         output_file="CLIC_MLPF.edm4hep.root")

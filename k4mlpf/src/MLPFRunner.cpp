@@ -1,6 +1,13 @@
 #include "k4mlpf/MLPFRunner.h"
 
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <optional>
 #include <stdexcept>
+
+#include <ATen/Parallel.h>
+#include <torch/cuda.h>
 
 namespace k4mlpf {
 namespace {
@@ -26,8 +33,44 @@ torch::Tensor table(const std::vector<float>& values, int columns, const torch::
 
 }  // namespace
 
+void setIntraOpThreads(int n) {
+  if (n > 0) at::set_num_threads(n);
+}
+
+int intraOpThreads() { return at::get_num_threads(); }
+
+std::string detectorFamily(const std::string& detector) {
+  std::string name(detector);
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::toupper(c); });
+  for (const char* family : {"CLD", "CLIC"})
+    if (name.rfind(family, 0) == 0) return family;
+  return name.substr(0, name.find('_'));
+}
+
+torch::Device resolveDevice(const std::string& device) {
+  if (device == "auto") return torch::cuda::is_available() ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
+  std::optional<torch::Device> parsed;
+  try {
+    parsed.emplace(device);
+  } catch (const c10::Error&) {
+    throw std::runtime_error("k4mlpf: unknown torch device '" + device + "' (use cpu, cuda, cuda:N or auto)");
+  }
+  if (parsed->is_cuda()) {
+    const int n = torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+    if (n == 0)
+      throw std::runtime_error("k4mlpf: device '" + device + "' requested but no CUDA device is available to libtorch " +
+                               "(no GPU, no driver, or a CPU-only libtorch); use Device=cpu");
+    if (parsed->has_index() && parsed->index() >= n)
+      throw std::runtime_error("k4mlpf: device '" + device + "' requested but only " + std::to_string(n) +
+                               " CUDA device(s) are available");
+  } else if (!parsed->is_cpu()) {
+    throw std::runtime_error("k4mlpf: device '" + device + "' is not supported (use cpu, cuda, cuda:N or auto)");
+  }
+  return *parsed;
+}
+
 MLPFRunner::MLPFRunner(const std::string& modelPath, const std::string& device)
-    : m_device(device), m_path(modelPath) {
+    : m_device(resolveDevice(device)), m_path(modelPath) {
   try {
     m_module = torch::jit::load(modelPath, m_device);
   } catch (const c10::Error& e) {
@@ -60,11 +103,19 @@ std::vector<Candidate> MLPFRunner::run(const EventInputs& event) const {
                                                        table(event.clusters, kClusterColumns, m_device),
                                                        table(event.hits, kHitColumns, m_device)})
                  .toGenericDict();
-  auto column = [&](const char* key) { return out.at(key).toTensor().to(torch::kCPU).contiguous(); };
-  const auto pdg = column("pdg").to(torch::kInt64);
+  // only the keys we need: the model may add outputs (e.g. masks) without breaking this reader
+  auto column = [&](const char* key) {
+    if (!out.contains(key)) throw std::runtime_error("k4mlpf: model '" + m_path + "' returned no '" + key + "'");
+    return out.at(key).toTensor().to(torch::kCPU, torch::kFloat32).contiguous();
+  };
+  const auto pdg = out.contains("pdg") ? out.at("pdg").toTensor().to(torch::kCPU, torch::kInt64).contiguous()
+                                       : column("pdg");  // column() throws the error
   const auto charge = column("charge"), px = column("px"), py = column("py"), pz = column("pz");
-  const auto energy = column("energy"), mass = column("mass");
-  const auto probability = std::get<0>(column("probabilities").max(-1));
+  const auto energy = column("energy");
+  const auto mass = out.contains("mass")
+                        ? column("mass")
+                        : (energy * energy - px * px - py * py - pz * pz).clamp_min(0).sqrt().contiguous();
+  const auto probability = std::get<0>(column("probabilities").max(-1)).contiguous();
   const auto n = pdg.size(0);
   std::vector<Candidate> result(static_cast<size_t>(n));
   auto f = [](const torch::Tensor& t, int64_t i) { return t.data_ptr<float>()[i]; };

@@ -34,17 +34,36 @@ struct Candidate {
   float probability;  // probability of the chosen class
 };
 
+// Detector family of a detector name, as used to check that a model fits the data: "CLD" for
+// CLD_o2_v05 and its variants, "CLIC" for CLIC_o3_v14 / CLICdet, else the name up to its first '_'
+// (upper case). An empty name gives an empty family.
+std::string detectorFamily(const std::string& detector);
+
+// The torch device for "cpu", "cuda", "cuda:N" or "auto" (cuda when available, else cpu). Throws
+// std::runtime_error with a clear message for an unknown name or a CUDA device that is not there.
+torch::Device resolveDevice(const std::string& device);
+
+// Sets libtorch's intra-op threads for the whole process (n <= 0: leave libtorch's default, one per
+// core). Inside a Gaudi job 1 is right: parallelism comes from event slots, and with more OpenMP
+// threads than free cores libtorch's threads spin against each other (10x slower on 2 busy cores).
+void setIntraOpThreads(int n);
+int intraOpThreads();
+
 class MLPFRunner {
  public:
   // Loads the model file and checks its input contract (format version and column names).
   // Throws std::runtime_error with the file name on any problem.
   MLPFRunner(const std::string& modelPath, const std::string& device = "cpu");
 
-  // One candidate per element; candidates with pdg == 0 are "no particle".
+  // One candidate per element; candidates with pdg == 0 are "no particle". Reads only the output
+  // keys it needs (pdg, charge, px, py, pz, energy, probabilities; mass if present, else
+  // sqrt(max(E^2 - p^2, 0))) and ignores any other key. Safe to call from several threads at once
+  // on the same runner (TorchScript inference does not modify the module; tests/cpp/runner_threads.cpp).
   std::vector<Candidate> run(const EventInputs& event) const;
 
   const std::string& detector() const { return m_detector; }
   double bField() const { return m_bField; }
+  std::string device() const { return m_device.str(); }
 
  private:
   // torch::jit::Module::get_method is not const; the module itself is not modified by inference.

@@ -4,14 +4,29 @@
 // k4mlpf/model/columns.py, the same packing as k4mlpf/elements.py), runs the TorchScript algorithm
 // module through MLPFRunner, and copies the candidates into edm4hep::ReconstructedParticles that
 // point back to their track or cluster. All physics (features, decoding) lives in the model file.
+//
+// The calorimeter hits are those the clusters point to (Cluster::getHits()), so no list of hit
+// collections is needed. Each hit's subsystem (ECAL / HCAL / other) comes from the name of its
+// collection, as in k4mlpf/elements.py: the name is looked up by collection ID in the event's podio
+// Frame (collections read from the input file); hits of collections made earlier in the same job
+// (no collection ID yet) are found in the optional HitCollections, which may name collections that
+// do not exist.
 #include <algorithm>
+#include <cctype>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "Gaudi/Property.h"
+#include "GaudiKernel/AnyDataWrapper.h"
+#include "GaudiKernel/IDataProviderSvc.h"
+#include "k4FWCore/DataWrapper.h"
+#include "k4FWCore/FunctionalUtils.h"
 #include "k4FWCore/Transformer.h"
+#include "podio/CollectionBase.h"
+#include "podio/Frame.h"
 
 #include "edm4hep/CalorimeterHitCollection.h"
 #include "edm4hep/ClusterCollection.h"
@@ -23,7 +38,10 @@
 #include "k4mlpf/MLPFRunner.h"
 
 namespace {
-int subsystemOf(const std::string& collectionName) {
+// k4mlpf/elements.py subsystem_of: by the (upper-cased) collection name
+int subsystemOf(std::string collectionName) {
+  std::transform(collectionName.begin(), collectionName.end(), collectionName.begin(),
+                 [](unsigned char c) { return std::toupper(c); });
   if (collectionName.find("ECAL") != std::string::npos) return k4mlpf::kSubsystemEcal;
   if (collectionName.find("HCAL") != std::string::npos) return k4mlpf::kSubsystemHcal;
   return k4mlpf::kSubsystemOther;
@@ -32,36 +50,51 @@ int subsystemOf(const std::string& collectionName) {
 
 struct MLPFParticleFlow final
     : k4FWCore::Transformer<edm4hep::ReconstructedParticleCollection(
-          const edm4hep::TrackCollection&, const edm4hep::RecDqdxCollection&, const edm4hep::ClusterCollection&,
-          const std::vector<const edm4hep::CalorimeterHitCollection*>&)> {
+          const edm4hep::TrackCollection&, const edm4hep::RecDqdxCollection&, const edm4hep::ClusterCollection&)> {
   MLPFParticleFlow(const std::string& name, ISvcLocator* svcLoc)
       : Transformer(name, svcLoc,
                     {KeyValue("InputTracks", "SiTracks_Refitted"), KeyValue("InputDqdx", "SiTracks_Refitted_dQdx"),
-                     KeyValue("InputClusters", "PandoraClusters"),
-                     KeyValues("InputHits", {"ECALBarrel", "ECALEndcap", "HCALBarrel", "HCALEndcap", "HCALOther",
-                                             "MUON"})},
+                     KeyValue("InputClusters", "PandoraClusters")},
                     KeyValue("OutputParticles", "MLPFPFOs")) {}
 
   StatusCode initialize() override {
     if (auto sc = Transformer::initialize(); sc.isFailure()) return sc;
+    if (m_modelPath.value().empty()) {
+      error() << "no ModelPath: give the exported MLPF model (python_trainer export), e.g. --model FILE with "
+                 "options/runMLPF_*.py" << endmsg;
+      return StatusCode::FAILURE;
+    }
     try {
+      k4mlpf::setIntraOpThreads(m_torchThreads.value());
       m_runner = std::make_unique<k4mlpf::MLPFRunner>(m_modelPath.value(), m_device.value());
     } catch (const std::exception& e) {
       error() << e.what() << endmsg;
       return StatusCode::FAILURE;
     }
     info() << "MLPF model " << m_modelPath.value() << " for " << m_runner->detector() << " (B = "
-           << m_runner->bField() << " T) on " << m_device.value() << endmsg;
+           << m_runner->bField() << " T) on " << m_runner->device() << ", " << k4mlpf::intraOpThreads()
+           << " torch thread(s)" << endmsg;
+    const auto expected = k4mlpf::detectorFamily(m_detector.value());
+    const auto model = k4mlpf::detectorFamily(m_runner->detector());
+    if (!expected.empty() && expected != model) {
+      const auto message = "model " + m_modelPath.value() + " was trained for " + m_runner->detector() + " (" + model +
+                           " family), but Detector is '" + m_detector.value() + "' (" + expected + " family)";
+      if (!m_allowMismatch.value()) {
+        error() << message << "; use a model for " << expected
+                << " or set AllowDetectorMismatch=True to run it anyway" << endmsg;
+        return StatusCode::FAILURE;
+      }
+      warning() << message << " (AllowDetectorMismatch=True: running it anyway)" << endmsg;
+    }
     return StatusCode::SUCCESS;
   }
 
-  edm4hep::ReconstructedParticleCollection operator()(
-      const edm4hep::TrackCollection& tracks, const edm4hep::RecDqdxCollection& dqdx,
-      const edm4hep::ClusterCollection& clusters,
-      const std::vector<const edm4hep::CalorimeterHitCollection*>& hitCollections) const override {
+  edm4hep::ReconstructedParticleCollection operator()(const edm4hep::TrackCollection& tracks,
+                                                      const edm4hep::RecDqdxCollection& dqdx,
+                                                      const edm4hep::ClusterCollection& clusters) const override {
     k4mlpf::EventInputs event;
     packTracks(tracks, dqdx, event);
-    packClusters(clusters, hitCollections, event);
+    packClusters(clusters, event);
     auto out = edm4hep::ReconstructedParticleCollection();
     const int nTracks = event.nTracks();
     for (const auto& c : m_runner->run(event)) {
@@ -108,14 +141,52 @@ struct MLPFParticleFlow final
     }
   }
 
-  void packClusters(const edm4hep::ClusterCollection& clusters,
-                    const std::vector<const edm4hep::CalorimeterHitCollection*>& hitCollections,
-                    k4mlpf::EventInputs& event) const {
-    // subsystem of each hit collection, from its name, keyed by podio collection ID
-    std::unordered_map<uint32_t, int> subsystem;
-    const auto names = inputLocations("InputHits");
-    for (size_t i = 0; i < hitCollections.size() && i < names.size(); ++i)
-      subsystem[hitCollections[i]->getID()] = subsystemOf(names[i]);
+  // The event's podio Frame (what IOSvc read), or nullptr when nothing was read from a file.
+  const podio::Frame* inputFrame() const {
+    DataObject* object = nullptr;
+    if (evtSvc()->retrieveObject("/Event" + k4FWCore::frameLocation, object).isFailure()) return nullptr;
+    const auto* wrapper = dynamic_cast<const AnyDataWrapper<podio::Frame>*>(object);
+    return wrapper ? &wrapper->getData() : nullptr;
+  }
+
+  // Subsystems of the hits of the HitCollections that are in the event store (for collections made
+  // in this job, whose hits have no collection ID yet); missing collections are skipped.
+  std::unordered_map<edm4hep::CalorimeterHit, int> namedHits() const {
+    std::unordered_map<edm4hep::CalorimeterHit, int> result;
+    for (const auto& name : m_hitCollections.value()) {
+      DataObject* object = nullptr;
+      if (evtSvc()->retrieveObject("/Event/" + name, object).isFailure()) continue;
+      const podio::CollectionBase* collection = nullptr;
+      if (auto* wrapper = dynamic_cast<AnyDataWrapper<std::unique_ptr<podio::CollectionBase>>*>(object))
+        collection = wrapper->getData().get();  // k4FWCore functional algorithms (IOSvc)
+      else if (auto* legacy = dynamic_cast<DataWrapperBase*>(object))
+        collection = legacy->collectionBase();  // DataHandle / k4DataSvc (e.g. the Marlin wrapper's converters)
+      const auto* hits = dynamic_cast<const edm4hep::CalorimeterHitCollection*>(collection);
+      if (!hits) continue;
+      for (const auto& hit : *hits) result.emplace(hit, subsystemOf(name));
+    }
+    return result;
+  }
+
+  void packClusters(const edm4hep::ClusterCollection& clusters, k4mlpf::EventInputs& event) const {
+    const podio::Frame* frame = inputFrame();
+    std::unordered_map<uint32_t, int> subsystemById;  // collection ID -> subsystem, from the Frame's names
+    std::unordered_map<edm4hep::CalorimeterHit, int> byHit;
+    bool byHitFilled = false;
+    auto subsystemOfHit = [&](const edm4hep::CalorimeterHit& hit) {
+      const auto id = hit.getObjectID().collectionID;
+      if (const auto it = subsystemById.find(id); it != subsystemById.end()) return it->second;
+      if (frame && id != static_cast<uint32_t>(podio::ObjectID::untracked)) {
+        if (const auto name = frame->getName(id)) return subsystemById[id] = subsystemOf(*name);
+      }
+      if (!byHitFilled) byHit = namedHits(), byHitFilled = true;
+      if (const auto it = byHit.find(hit); it != byHit.end()) return it->second;
+      std::call_once(m_unnamedWarning, [&] {
+        warning() << "cluster hits of a collection without a name (ID " << id
+                  << "; add it to HitCollections): counted as subsystem 'other'" << endmsg;
+      });
+      return static_cast<int>(k4mlpf::kSubsystemOther);
+    };
     event.clusters.assign(clusters.size() * k4mlpf::kClusterColumns, 0.f);
     event.hits.clear();
     for (size_t c = 0; c < clusters.size(); ++c) {
@@ -125,19 +196,31 @@ struct MLPFParticleFlow final
       row[1] = cluster.getPosition().x, row[2] = cluster.getPosition().y, row[3] = cluster.getPosition().z;
       row[4] = cluster.getITheta(), row[5] = cluster.getIPhi();
       for (const auto& hit : cluster.getHits()) {
-        const auto it = subsystem.find(hit.getObjectID().collectionID);
-        const float sub = it != subsystem.end() ? it->second : k4mlpf::kSubsystemOther;
+        if (!hit.isAvailable()) continue;
         const auto p = hit.getPosition();
-        event.hits.insert(event.hits.end(), {hit.getEnergy(), p.x, p.y, p.z, sub, static_cast<float>(c)});
+        event.hits.insert(event.hits.end(), {hit.getEnergy(), p.x, p.y, p.z, static_cast<float>(subsystemOfHit(hit)),
+                                             static_cast<float>(c)});
       }
     }
   }
 
   Gaudi::Property<std::string> m_modelPath{this, "ModelPath", "", "exported MLPF model (python_trainer export)"};
-  Gaudi::Property<std::string> m_device{this, "Device", "cpu", "torch device: cpu or cuda"};
+  Gaudi::Property<std::string> m_device{this, "Device", "cpu", "torch device: cpu, cuda, cuda:N or auto"};
+  Gaudi::Property<int> m_torchThreads{
+      this, "TorchThreads", 1, "libtorch intra-op threads for the process (0: libtorch's default, one per core); "
+                               "Gaudi's event slots give the parallelism"};
+  Gaudi::Property<std::string> m_detector{
+      this, "Detector", "", "detector of the data (e.g. CLD_o2_v05); initialize() fails if the model's detector "
+                            "family (CLD, CLIC) differs. Empty: no check"};
+  Gaudi::Property<bool> m_allowMismatch{this, "AllowDetectorMismatch", false,
+                                        "run a model trained for another detector family (warning only)"};
+  Gaudi::Property<std::vector<std::string>> m_hitCollections{
+      this, "HitCollections", {}, "optional: names of hit collections made earlier in this job (subsystem from "
+                                  "the name); missing ones are ignored. Not needed for hits read from a file"};
   // Created in initialize(); run() is const and keeps no per-event state, so the algorithm is
-  // re-entrant like any k4FWCore functional algorithm.
+  // re-entrant like any k4FWCore functional algorithm (MLPFRunner::run is thread safe).
   std::unique_ptr<k4mlpf::MLPFRunner> m_runner;
+  mutable std::once_flag m_unnamedWarning;
 };
 
 DECLARE_COMPONENT(MLPFParticleFlow)
