@@ -34,14 +34,16 @@ class DetectorMismatchError(ValueError):
 
 
 def family(name: str | None) -> str | None:
-    """``CLD_o2_v05`` -> ``CLD``, ``CLIC_o3_v14`` / ``CLICdet`` -> ``CLIC``; other names as they are."""
+    """``CLD_o2_v05`` -> ``CLD``, ``CLIC_o3_v14`` / ``CLICdet`` -> ``CLIC``; other names: the part
+    before the first ``_``, upper-cased (``ILD_l5_v02`` -> ``ILD``). MLPFParticleFlow.cpp applies the
+    same rule in initialize()."""
     if not name:
         return None
     upper = Path(str(name)).stem.upper()
     for fam in FAMILY_FIELDS:
         if upper.startswith(fam):
             return fam
-    return str(name)
+    return upper.split("_", 1)[0]
 
 
 def field_of(name: str | None) -> float | None:

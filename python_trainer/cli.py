@@ -112,14 +112,16 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from k4mlpf.cli_support import check_output_file
+    from k4mlpf.cli_support import check_device, check_output_file
 
     from .export import export
 
     check_output_file(args.output, [args.checkpoint])
-
-    path = export(args.checkpoint, args.output, detector=args.detector)
-    print(f"wrote {path}")
+    if args.format == "pt2" and not args.output.endswith(".pt2"):
+        raise ValueError(f"--output {args.output}: a --format pt2 package must end in .pt2")
+    device = check_device(args.device)
+    for path in export(args.checkpoint, args.output, detector=args.detector, fmt=args.format, device=device):
+        print(f"wrote {path}")
     return 0
 
 
@@ -232,6 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="training checkpoint (best.pt or last.pt of a run folder)")
     p.add_argument("--output", "-o", required=True, help="model file to write (.pt)")
     p.add_argument("--detector", help="detector name stored in the model (default: the training data's)")
+    p.add_argument("--format", choices=["torchscript", "pt2", "both"], default="torchscript",
+                   help="TorchScript .pt (libtorch, k4run), torch.export + AOTInductor .pt2 (compiled for --device; "
+                        "takes a minute or two), or both (OUTPUT with .pt and .pt2)")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="device the .pt2 package is compiled for")
     p.set_defaults(run=cmd_export)
 
     p = add("scan", help="grid of short trainings, e.g. --set lr=1e-3,3e-4 --set model=small")

@@ -5,6 +5,7 @@
     algo = load_algorithm("models/mlpf_cld.pt")         # torch.jit.load; same API as the eager module
     particles = algo(tracks, track_mask, clusters, cluster_mask, hits, hit_mask)   # batched [B, ...]
     particles = algo.reconstruct_event(tracks, clusters, hits)                     # one event, no masks
+    export_pt2(algo, "models/mlpf_cld.pt2")              # torch.export + AOTInductor package, same interface
 
 C++ (libtorch): `module.get_method("reconstruct_event")({tracks, clusters, hits}).toGenericDict()`;
 metadata through `module.run_method("metadata")` (Dict[str, str]) or the attributes `detector`,
@@ -109,6 +110,85 @@ class ModelFileError(ValueError):
     """A model path that is missing, or a file that is not an MLPF algorithm module."""
 
 
+# ---------------------------------------------------------------------------------------------------
+# .pt2: torch.export + AOTInductor, the deployment format PyTorch recommends past TorchScript
+
+PT2_SUFFIX = ".pt2"
+
+
+def export_pt2(algo: MLPFAlgorithm, path: Union[str, Path], device: str = "cpu") -> Path:
+    """Compile `algo` (its `forward` on padded batches: features, model, decoding) with torch.export and
+    AOTInductor into a `.pt2` package for `device`, dynamic in batch size and numbers of tracks,
+    clusters and hits, with the same metadata as the TorchScript file. Atomic; takes a minute or two."""
+    from torch.export import Dim, export
+
+    from k4mlpf.model.batch import pad_events
+    from k4mlpf.model.synthetic import random_event
+
+    path = Path(path)
+    if path.suffix != PT2_SUFFIX:
+        raise ValueError(f"{path}: a .pt2 package must end in {PT2_SUFFIX}")
+    module = copy.deepcopy(algo).to(device).eval()
+    g = torch.Generator().manual_seed(0)
+    sample = tuple(t.to(device) for t in pad_events([random_event(7, 11, 60, module.b_field, g),
+                                                     random_event(5, 9, 40, module.b_field, g)]))
+    batch, tracks = Dim("batch", min=1, max=4096), Dim("tracks", min=1, max=1 << 20)
+    clusters, hits = Dim("clusters", min=1, max=1 << 20), Dim("hits", min=1, max=1 << 28)
+    shapes = ({0: batch, 1: tracks}, {0: batch, 1: tracks}, {0: batch, 1: clusters}, {0: batch, 1: clusters},
+              {0: batch, 1: hits}, {0: batch, 1: hits})
+    with torch.no_grad():
+        program = export(module, sample, dynamic_shapes=shapes, strict=False)
+    with atomic_path(path, suffix=PT2_SUFFIX) as tmp:
+        torch._inductor.aoti_compile_and_package(
+            program, package_path=tmp,
+            inductor_configs={"aot_inductor.metadata": {**module.metadata_json, "pt2_device": json.dumps(device)}})
+    return path
+
+
+class PT2Algorithm:
+    """A `.pt2` package with the TorchScript module's interface: `algo(*padded_batch)`,
+    `algo.reconstruct_event(tracks, clusters, hits)`, `algo.metadata()`, `detector`, `b_field`."""
+
+    def __init__(self, path: Union[str, Path], device: Union[str, torch.device] = "cpu"):
+        self.path = Path(path)
+        try:
+            self.runner = torch._inductor.aoti_load_package(str(path))
+            stored = dict(self.runner.get_metadata())
+        except Exception as err:  # noqa: BLE001 - a corrupt or foreign package
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise ModelFileError(f"{path} is not a readable MLPF .pt2 package ({reason})") from None
+        if "format_version" not in stored:
+            raise ModelFileError(f"{path} is a .pt2 package but not an MLPF model (no MLPF metadata)")
+        self.metadata_json = {k: v for k, v in stored.items() if not k.startswith("AOTI")}
+        self.device = torch.device(device)
+        built_for = json.loads(self.metadata_json.pop("pt2_device", '"cpu"'))
+        if torch.device(built_for).type != self.device.type:
+            raise ModelFileError(f"{path} was compiled for {built_for}, not {self.device.type}: export it again "
+                                 f"on that device (python_trainer export --format pt2 --device {self.device.type})")
+        self.detector: str = json.loads(self.metadata_json["detector"])
+        self.b_field: float = json.loads(self.metadata_json["b_field"])
+
+    def __call__(self, tracks, track_mask, clusters, cluster_mask, hits, hit_mask) -> Dict[str, Tensor]:
+        return self.runner(tracks, track_mask, clusters, cluster_mask, hits, hit_mask)
+
+    def reconstruct_event(self, tracks: Tensor, clusters: Tensor, hits: Tensor) -> Dict[str, Tensor]:
+        def ones(n: int) -> Tensor:
+            return torch.ones(1, n, dtype=torch.bool, device=tracks.device)
+
+        out = self(tracks[None], ones(tracks.shape[0]), clusters[None], ones(clusters.shape[0]), hits[None],
+                   ones(hits.shape[0]))
+        return {k: v[0] for k, v in out.items()}
+
+    def metadata(self) -> Dict[str, str]:
+        return dict(self.metadata_json)
+
+    def eval(self) -> "PT2Algorithm":
+        return self
+
+    def to(self, device) -> "PT2Algorithm":
+        return self
+
+
 def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[str, str]) -> torch.jit.ScriptModule:
     if not Path(path).is_file():
         raise ModelFileError(f"no MLPF model file at {path}")
@@ -124,14 +204,22 @@ def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[
     return module
 
 
-def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "cpu") -> torch.jit.ScriptModule:
-    """Load a saved algorithm module (eval mode) onto `device` (ModelFileError if it is not one)."""
+def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "cpu"):
+    """Load a saved algorithm, TorchScript (`.pt`) or AOTInductor package (`.pt2`), in eval mode onto
+    `device` (ModelFileError if it is not one). Both have the same call interface and metadata."""
+    if Path(path).suffix == PT2_SUFFIX:
+        if not Path(path).is_file():
+            raise ModelFileError(f"no MLPF model file at {path}")
+        return PT2Algorithm(path, device)
     return _load(path, device, {METADATA_FILE: ""}).eval()
 
 
 def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:
     """The metadata of a saved algorithm, JSON fields decoded (config, provenance, column lists, ...)."""
-    files = {METADATA_FILE: ""}
-    _load(path, "cpu", files)
-    meta = json.loads(files[METADATA_FILE])
+    if Path(path).suffix == PT2_SUFFIX:
+        meta = load_algorithm(path).metadata()
+    else:
+        files = {METADATA_FILE: ""}
+        _load(path, "cpu", files)
+        meta = json.loads(files[METADATA_FILE])
     return {k: json.loads(v) for k, v in meta.items()}
