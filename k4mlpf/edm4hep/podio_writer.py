@@ -61,13 +61,16 @@ class PodioWriter(AtomicOutput):
         self._closed = False
         self.num_events = 0
 
-    def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str], parameters=None) -> None:
+    def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str], parameters=None, *,
+                     subsets=()) -> None:
         try:
             n = len(next(iter(collections.values()))) if collections else 0
             params = list(parameters) if parameters is not None else [{}] * n
+            subsets = frozenset(subsets)
             for event in range(n):
                 frame = self._podio.Frame()
-                for name, coll in self._event_collections({k: v[event] for k, v in collections.items()}, types):
+                for name, coll in self._event_collections({k: v[event] for k, v in collections.items()}, types,
+                                                          subsets):
                     frame.put(coll, name)
                 self._put_parameters(frame, params[event])
                 self._writer.write_frame(frame, "events")
@@ -96,7 +99,7 @@ class PodioWriter(AtomicOutput):
             os.remove(self._tmp)
 
     # -- internals -------------------------------------------------------------------------------
-    def _event_collections(self, records: Mapping[str, ak.Array], types: Mapping[str, str]):
+    def _event_collections(self, records: Mapping[str, ak.Array], types: Mapping[str, str], subsets=frozenset()):
         edm = self._edm4hep
         built, objects = {}, {}
         for name, rows in records.items():  # pass 1: objects and their plain/vector members
@@ -104,6 +107,10 @@ class PodioWriter(AtomicOutput):
             cls = _LINK_CLASS.get(ctype) or ctype.removeprefix("edm4hep::")
             coll = getattr(edm, cls)()
             objs = []
+            if name in subsets:  # filled in pass 2, with the objects it points to
+                coll.setSubsetCollection()
+                built[name], objects[name] = coll, objs
+                continue
             for row in ak.to_list(rows):
                 obj = coll.create()
                 for key, value in row.items():
@@ -117,7 +124,13 @@ class PodioWriter(AtomicOutput):
                 objs.append(obj)
             built[name], objects[name] = coll, objs
         by_id = {collection_id(name): name for name in records}
-        for name, rows in records.items():  # pass 2: relations and links
+        for name, rows in records.items():  # pass 2: subset collections, relations and links
+            if name in subsets:
+                for ref in ak.to_list(rows):
+                    target = self._resolve(ref, by_id, objects)
+                    if target is not None:
+                        built[name].push_back(target)
+                continue
             for obj, row in zip(objects[name], ak.to_list(rows)):
                 for key, value in row.items():
                     if _is_ref(value):

@@ -520,6 +520,17 @@ def _rename_to_current(info: CollectionInfo, fields: dict) -> dict:
             for k, v in fields.items()}
 
 
+def current_names(info: CollectionInfo, objects: ak.Array) -> ak.Array:
+    """A collection read with ``schema="file"`` under today's member names (as ``schema="current"``)."""
+    fields = ak.fields(objects)
+    if not fields:
+        return objects
+    renamed = _rename_to_current(info, dict.fromkeys(fields))
+    if list(renamed) == fields:
+        return objects
+    return ak.zip({new: objects[old] for old, new in zip(fields, renamed)}, depth_limit=2)
+
+
 def open_file(path: str | os.PathLike) -> EDM4hepFile:
     """Open an EDM4hep file (TTree or RNTuple); see :class:`EDM4hepFile`."""
     return EDM4hepFile(path)

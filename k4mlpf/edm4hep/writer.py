@@ -20,6 +20,7 @@ the file is complete; on any error the temporary file is removed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
@@ -30,7 +31,7 @@ import numpy as np
 
 from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
 from ..atomic import AtomicOutput
-from .errors import EDM4hepError, WriteError
+from .errors import EDM4hepError, SchemaEvolutionWarning, WriteError
 from .murmur import collection_id
 
 _REF_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
@@ -105,15 +106,18 @@ class EDM4hepWriter(AtomicOutput):
 
     # -- public --------------------------------------------------------------------------------
     def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str],
-                     parameters: Iterable[Mapping[str, list]] | None = None) -> None:
+                     parameters: Iterable[Mapping[str, list]] | None = None, *,
+                     subsets: Iterable[str] = ()) -> None:
         """Append the events of ``collections`` (name -> ``N * var * record``) to the file.
 
         ``types`` gives each collection's podio type (see :func:`refs.collection_type`);
         ``parameters`` optionally gives each event's frame parameters, ``{name: [values]}`` (type
         inferred: str, int, float -> double) or podio's typed form ``{name: {"float": [values]}}``.
+        Collections named in ``subsets`` are subset collections: ``N * var * {index, collectionID}``
+        references to objects of other collections, written as podio does (``<name>_objIdx``).
         """
         try:
-            self._write_events(collections, types, parameters)
+            self._write_events(collections, types, parameters, frozenset(subsets))
         except Exception:
             self.abort()
             raise
@@ -150,7 +154,7 @@ class EDM4hepWriter(AtomicOutput):
         if os.path.exists(self._tmp):
             os.remove(self._tmp)
 
-    def _write_events(self, collections, types, parameters) -> None:
+    def _write_events(self, collections, types, parameters, subsets=frozenset()) -> None:
         names = list(collections)
         missing = [n for n in names if n not in types]
         if missing:
@@ -166,7 +170,8 @@ class EDM4hepWriter(AtomicOutput):
             self._file.cd()
             self._events = self._ROOT.TTree("events", "events")
             for name in names:
-                self._collections[name] = self._layout(name, types[name])
+                layout = self._layout(name, types[name])
+                self._collections[name] = dataclasses.replace(layout, subset=name in subsets)
                 self._book(name, self._collections[name])
             self._book_gp(self._events, self._gp)
         elif set(names) != set(self._collections):
@@ -226,6 +231,9 @@ class EDM4hepWriter(AtomicOutput):
             raise WriteError(f"collection {name!r}: {err.args[0]}", file_path=self.path) from None
 
     def _book(self, name: str, layout: DataLayout) -> None:
+        if layout.subset:
+            self._add_branch(f"{name}_objIdx", "podio::ObjectID")
+            return
         self._add_branch(name, layout.data_type)
         for member in layout.one_to_many:
             self._add_branch(f"_{name}_{member.name}", "podio::ObjectID")
@@ -261,6 +269,11 @@ class EDM4hepWriter(AtomicOutput):
                              file_path=self.path) from err
         offsets = _offsets(counts)
         n = int(offsets[-1])
+        if layout.subset:
+            data = np.zeros(n, _REF_DTYPE)
+            _fill(data, flat, f"{name} (subset collection)", self.path)
+            yield f"{name}_objIdx", data, offsets
+            return
         if layout.user_data:
             data = np.zeros(n, layout.dtype)
             _fill(data, flat, name, self.path)
@@ -370,7 +383,7 @@ class EDM4hepWriter(AtomicOutput):
                 info = ROOT.podio.root_utils.CollectionWriteInfo()
                 info.collectionID = collection_id(name)
                 info.dataType = layout.collection_type
-                info.isSubset = False
+                info.isSubset = layout.subset
                 info.schemaVersion = layout.schema_version
                 info.name = name
                 info.storageType = f"std::vector<{layout.data_type}>"
@@ -483,31 +496,33 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                         progress: Callable[[int], None] | None = None) -> int:
     """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
 
-    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` and the open
-    source file, and returns ``(collections, types)`` of the new collections. Frame parameters and
-    the ``metadata`` frame are copied. Returns the number of events written.
+    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` (under today's
+    member names, as ``EDM4hepFile.arrays(schema="current")`` gives them) and the open source file,
+    and returns ``(collections, types)`` of the new collections. Frame parameters and the
+    ``metadata`` frame are copied. Returns the number of events written.
+
+    The output has today's layout (EDM4hep 1.x, podio >= 1.3) whatever the input's EDM4hep version:
+    see :mod:`k4mlpf.edm4hep.evolution`. What cannot be converted is named in one
+    :class:`SchemaEvolutionWarning` and left out.
     """
-    from .reader import EDM4hepFile
+    from .evolution import plan_conversion
+    from .podio_writer import open_writer
+    from .reader import EDM4hepFile, current_names
 
     with EDM4hepFile(input_path) as source:
         infos = source.collections("events")
-        old = [n for n, i in infos.items() if i.schema_version < 6 and not (i.is_link or i.is_user_data)]
-        if old:
-            raise EDM4hepError(f"cannot copy collections of EDM4hep schema < 6 ({old}): convert the file to "
-                               "EDM4hep 1.x first", file_path=source.path)
-        registry = Registry().with_definition(source.metadata.datamodel_definition("edm4hep"))
-        types = {n: i.type for n, i in infos.items() if not i.is_subset}
-        from .podio_writer import open_writer
-
-        with open_writer(output_path, registry=registry) as writer:
+        dropped_types: set[str] = set()
+        conversion = plan_conversion(infos, source.metadata.datamodel_definition("edm4hep"), dropped_types)
+        names = list(conversion.plans)
+        with open_writer(output_path, registry=conversion.registry) as writer:
             if "metadata" in source.categories and source.num_entries("metadata"):
                 writer.write_metadata(source.parameters("metadata")[0])
             start = 0
-            for chunk in source.iterate(list(types), step_size=step_size, schema="file"):
+            for chunk in source.iterate(names, step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start
-                collections, all_types = dict(chunk), dict(types)
+                collections, all_types = conversion.apply(chunk)
                 if produce is not None:
-                    view = {n: chunk[n] for n in (inputs or [])}
+                    view = {n: current_names(infos[n], chunk[n]) for n in (inputs or []) if n in chunk}
                     new, new_types = produce(view, source)
                     clash = set(new) & set(collections)
                     if clash:
@@ -516,8 +531,21 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                     collections.update(new)
                     all_types.update(new_types)
                 params = source.parameters("events", entry_start=start, entry_stop=stop)
-                writer.write_events(collections, all_types, params)
+                writer.write_events(collections, all_types, params, subsets=conversion.subsets)
                 if progress is not None:
                     progress(stop - start)
                 start = stop
-            return writer.num_events
+            n_events = writer.num_events
+        lost = sorted(dropped_types) + sorted(conversion.dropped)
+        if lost:
+            import warnings
+
+            schema = source.metadata.datamodel_definition("edm4hep").get("schema_version", "?")
+            version = ".".join(map(str, source.edm4hep_version or ())) or f"schema {schema}"
+            warnings.warn(SchemaEvolutionWarning(
+                f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} "
+                f"(from {version}) and left out of {os.fspath(output_path)}: "
+                + ", ".join(f"collection {n} ({infos[n].type})" for n in sorted(dropped_types))
+                + (", " if dropped_types and conversion.dropped else "")
+                + ", ".join(sorted(conversion.dropped))), stacklevel=2)
+        return n_events
