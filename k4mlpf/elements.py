@@ -51,8 +51,17 @@ class ElementCollections:
 
 
 def hit_collections(f: EDM4hepFile) -> list[str]:
-    """The CalorimeterHit collections of the file (what cluster hits can point to)."""
-    return [n for n, i in f.collections().items() if i.type == "edm4hep::CalorimeterHitCollection"]
+    """The collections cluster hits can point to, whatever their names (``ECALBarrel``,
+    ``ECalBarrelCollection``, ...): every collection of the type of the Cluster ``hits`` relation in
+    the file's own datamodel definition (CalorimeterHit), subset collections excepted (they hold
+    references, not hits; clusters point at the hits themselves)."""
+    hit_type = "edm4hep::CalorimeterHit"
+    spec = (f.metadata.datamodel_definition("edm4hep").get("datatypes") or {}).get("edm4hep::Cluster", {})
+    for relation in spec.get("OneToManyRelations") or []:
+        words = relation.split("//", 1)[0].split()
+        if len(words) >= 2 and words[-1] == "hits":
+            hit_type = words[0]
+    return [n for n, i in f.collections().items() if i.value_type == hit_type and not i.is_subset]
 
 
 def subsystem_of(collection_name: str) -> int:
@@ -184,6 +193,11 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
         cluster_in_event = np.repeat(np.arange(n) - np.repeat(offsets(counts)[:-1], counts), hits_per_cluster)
         hit_out[:, 5] = cluster_in_event
         hit_out[:, 4] = SUBSYSTEM_OTHER
+        known = np.isin(ref_id, [id_of(name) for name in hit_names])
+        if not known.all():
+            raise ValueError(f"{int((~known).sum())} hit(s) of {names.clusters!r} point to collection ID(s) "
+                             f"{sorted(set(ref_id[~known].tolist()))} that are not among the hit collections "
+                             f"read ({hit_names})")
         for name in hit_names:
             hits = chunk[name]
             select = ref_id == id_of(name)
