@@ -28,7 +28,30 @@ from .refs import LINK_COLLECTION_TYPES
 _LINK_CLASS = {v: k.removeprefix("edm4hep::") + "Collection" for k, v in LINK_COLLECTION_TYPES.items()}
 
 
+_PODIO_IMPORTS: bool | None = None
+
+
 def podio_available() -> bool:
+    """Whether ``import podio, edm4hep`` works (a Key4hep release with working Python bindings).
+
+    Tried first in a child process: where the bindings cannot load (podio >= 1.3 with a C++17
+    ROOT), a failed import leaves ROOT's interpreter half-parsed and prints pages of C++ errors,
+    which must not happen in the process that then writes with ROOT.
+    """
+    global _PODIO_IMPORTS
+    if _PODIO_IMPORTS is None:
+        import importlib.util
+        import subprocess
+        import sys
+
+        if importlib.util.find_spec("podio") is None or importlib.util.find_spec("edm4hep") is None:
+            _PODIO_IMPORTS = False
+        else:
+            probe = subprocess.run([sys.executable, "-c", "import podio, edm4hep"], capture_output=True,
+                                   timeout=300)
+            _PODIO_IMPORTS = probe.returncode == 0
+    if not _PODIO_IMPORTS:
+        return False
     try:
         import edm4hep  # noqa: F401
         import podio  # noqa: F401

@@ -31,6 +31,7 @@ import numpy as np
 
 from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
 from ..atomic import AtomicOutput
+from . import root_dictionaries as dictionaries
 from .errors import EDM4hepError, SchemaEvolutionWarning, WriteError
 from .murmur import collection_id
 
@@ -54,8 +55,16 @@ def _root():
 
 
 def _declare(registry: Registry):
-    """Declare podio's helper types and the registry's structs to ROOT, each once per process."""
+    """Declare podio's helper types and the registry's structs to ROOT, each once per process.
+
+    Returns (ROOT, whether the real podio/EDM4hep dictionaries are used): where ROOT knows podio's
+    compiled dictionary (a Key4hep environment), nothing is declared that could clash with it (see
+    :mod:`.root_dictionaries`).
+    """
     ROOT = _root()
+    if "podio" not in _DECLARED and dictionaries.podio_dictionaries(ROOT):
+        dictionaries.declare(ROOT)
+        return ROOT, True
     with _ROOT_LOCK:
         if not _DECLARED:
             if not ROOT.gInterpreter.Declare(Registry.PRELUDE):
@@ -69,7 +78,7 @@ def _declare(registry: Registry):
             _DECLARED.add(name)
         for name in registry.cpp_type_names():
             ROOT.TClass.GetClass(name)  # components need their TClass before any container of them
-    return ROOT
+    return ROOT, False
 
 
 class EDM4hepWriter(AtomicOutput):
@@ -82,7 +91,7 @@ class EDM4hepWriter(AtomicOutput):
         if not os.path.isdir(directory):
             raise WriteError("output directory does not exist", file_path=self.path)
         self.registry = registry or Registry()
-        self._ROOT = _declare(self.registry)
+        self._ROOT, self._dict = _declare(self.registry)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp",
                                          dir=directory)
         os.close(fd)
@@ -187,10 +196,15 @@ class EDM4hepWriter(AtomicOutput):
             self._fill_in_cpp(columns, n_events)
             return
         self._gp_filled = True
-        assign = self._ROOT.k4mlpf_assign
         fill = self._events.Fill
-        targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data, buf.dtype.itemsize,
-                    off) for b, buf, off in columns]
+        if self._dict:
+            assign = self._ROOT.k4mlpf_dict_assign
+            targets = [(self._branches[b][0].address, _bind(assign, self._branches[b][0].proxy), buf,
+                        buf.ctypes.data, buf.dtype.itemsize, off) for b, buf, off in columns]
+        else:
+            assign = self._ROOT.k4mlpf_assign
+            targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data,
+                        buf.dtype.itemsize, off) for b, buf, off in columns]
         for event in range(n_events):
             for vector, fn, _keep, base, size, offsets in targets:
                 lo, hi = offsets[event], offsets[event + 1]
@@ -202,6 +216,9 @@ class EDM4hepWriter(AtomicOutput):
 
     def _fill_in_cpp(self, columns: list, n_events: int) -> None:
         ROOT = self._ROOT
+        if self._dict:
+            self._fill_with_dictionaries(columns, n_events)
+            return
         if not hasattr(self, "_assigners"):
             self._assigners: dict[str, int] = {}
         functions, vectors, bases, sizes, offsets, keep = [], [], [], [], [], []
@@ -224,11 +241,54 @@ class EDM4hepWriter(AtomicOutput):
             raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
         del keep
 
+    def _fill_with_dictionaries(self, columns: list, n_events: int) -> None:
+        proxies, vectors, bases, sizes, offsets, keep = [], [], [], [], [], []
+        for branch, buffer, off in columns:
+            vector = self._branches[branch][0]
+            if buffer.dtype.itemsize != vector.increment:
+                raise WriteError(f"branch {branch!r}: {buffer.dtype.itemsize}-byte elements for a {vector.cls} "
+                                 f"of {vector.increment}-byte elements", file_path=self.path)
+            off = np.ascontiguousarray(off, dtype=np.int64)
+            keep += [buffer, off]
+            proxies.append(vector.proxy)
+            vectors.append(vector.address)
+            bases.append(buffer.ctypes.data)
+            sizes.append(buffer.dtype.itemsize)
+            offsets.append(off.ctypes.data)
+        arrays = [np.asarray(a, dtype=np.uint64) for a in (proxies, vectors, bases, sizes, offsets)]
+        done = self._ROOT.k4mlpf_dict_fill_events(self._events, len(columns), *arrays, n_events)
+        self.num_events += int(done)
+        if done != n_events:
+            raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
+        del keep
+
+    def can_write(self, collection_type: str) -> bool:
+        """Whether collections of this type can be written (known layout; where the real podio
+        dictionaries are used, a dictionary for the struct and its vector members)."""
+        if not self.registry.knows(collection_type):
+            return False
+        if not self._dict:
+            return True
+        layout = self.registry.layout(collection_type)
+        elements = [layout.data_type] + [_cpp_element(m.type) for m in layout.vector_members]
+        return all(dictionaries.has_dictionary(self._ROOT, e) for e in elements if "::" in e)
+
     def _layout(self, name: str, collection_type: str) -> DataLayout:
         try:
-            return self.registry.layout(collection_type)
+            layout = self.registry.layout(collection_type)
         except KeyError as err:
             raise WriteError(f"collection {name!r}: {err.args[0]}", file_path=self.path) from None
+        if self._dict:
+            try:
+                if not layout.user_data:
+                    dictionaries.check_layout(self._ROOT, layout.data_type, layout.dtype)
+                for member in layout.vector_members:
+                    element = _cpp_element(member.type)
+                    if "::" in element:
+                        dictionaries.check_layout(self._ROOT, element, _element_dtype(self.registry, member.type))
+            except EDM4hepError as err:
+                raise WriteError(f"collection {name!r}: {err}", file_path=self.path) from None
+        return layout
 
     def _book(self, name: str, layout: DataLayout) -> None:
         if layout.subset:
@@ -245,6 +305,14 @@ class EDM4hepWriter(AtomicOutput):
     def _add_branch(self, branch: str, cpp_type: str) -> None:
         import warnings
 
+        if self._dict:
+            try:
+                vector = dictionaries.DictVector(self._ROOT, cpp_type)
+            except EDM4hepError as err:
+                raise WriteError(f"branch {branch!r}: {err}", file_path=self.path) from None
+            self._ROOT.k4mlpf_dict_branch(self._events, branch, vector.cls, vector.address, self._basket, 99)
+            self._branches[branch] = (vector, cpp_type)
+            return
         vector = self._ROOT.std.vector[cpp_type]()
         with warnings.catch_warnings():
             # ROOT warns for every interpreted struct nested in another (edm4hep::Vector3f in ClusterData)
@@ -373,6 +441,9 @@ class EDM4hepWriter(AtomicOutput):
         self._write_podio_metadata()
 
     def _write_podio_metadata(self) -> None:
+        if self._dict:
+            self._write_podio_metadata_with_dictionaries()
+            return
         ROOT = self._ROOT
         tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
         keep = []
@@ -405,6 +476,52 @@ class EDM4hepWriter(AtomicOutput):
         tree.Write("", ROOT.TObject.kOverwrite)
 
 
+    def _write_podio_metadata_with_dictionaries(self) -> None:
+        """``podio_metadata`` as podio writes it, every podio struct made by its dictionary."""
+        ROOT = self._ROOT
+        tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
+        info_cls = "podio::root_utils::CollectionWriteInfo"
+        offset = {m: int(ROOT.k4mlpf_dict_offset(info_cls, m))
+                  for m in ("collectionID", "dataType", "isSubset", "schemaVersion", "name", "storageType")}
+        keep = []
+        categories = ([("metadata", {})] if self._metadata_params is not None else []) + [("events", self._collections)]
+        for category, collections in categories:
+            infos = dictionaries.DictVector(ROOT, info_cls)
+            first = int(ROOT.k4mlpf_dict_resize(infos.proxy, infos.address, len(collections)))
+            for i, (name, layout) in enumerate(collections.items()):
+                at = first + i * infos.increment
+                ROOT.k4mlpf_dict_set_u32(at, offset["collectionID"], collection_id(name))
+                ROOT.k4mlpf_dict_set_string(at, offset["dataType"], layout.collection_type)
+                ROOT.k4mlpf_dict_set_bool(at, offset["isSubset"], layout.subset)
+                ROOT.k4mlpf_dict_set_u32(at, offset["schemaVersion"], layout.schema_version)
+                ROOT.k4mlpf_dict_set_string(at, offset["name"], name)
+                ROOT.k4mlpf_dict_set_string(at, offset["storageType"], f"std::vector<{layout.data_type}>")
+            ROOT.k4mlpf_dict_branch(tree, f"{category}___CollectionTypeInfo", infos.cls, infos.address,
+                                    self._basket, 99)
+            keep.append(infos)
+
+        def version(branch: str, numbers) -> None:
+            obj = int(ROOT.k4mlpf_dict_new("podio::version::Version"))
+            for part, number in zip(("major", "minor", "patch"), numbers):
+                ROOT.k4mlpf_dict_set_u16(obj, int(ROOT.k4mlpf_dict_offset("podio::version::Version", part)), number)
+            ROOT.k4mlpf_dict_branch(tree, branch, "podio::version::Version", obj, 32000, 99)
+
+        version("PodioBuildVersion", PODIO_VERSION)
+        definitions = ROOT.std.vector["std::tuple<std::string,std::string>"]()
+        definitions.push_back(ROOT.std.make_tuple["std::string", "std::string"](
+            "edm4hep", self.registry.definition_json()))
+        tree.Branch("EDMDefinitions", definitions, self._basket, 99)
+        version("edm4hep___Version", EDM4HEP_VERSION)
+        keep.append(definitions)
+        tree.Fill()
+        tree.Write("", ROOT.TObject.kOverwrite)
+
+
+def _bind(assign, proxy: int):
+    """``assign(vector, buffer, n)`` for one proxy (the declaring path's signature)."""
+    return lambda vector, buffer, n: assign(proxy, vector, buffer, n)
+
+
 def _offsets(counts: np.ndarray) -> np.ndarray:
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -413,7 +530,8 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
 
 def _cpp_element(cpp_type: str) -> str:
     return {"std::int32_t": "int", "std::uint32_t": "unsigned int", "std::int64_t": "long",
-            "std::uint64_t": "unsigned long", "std::int16_t": "short"}.get(cpp_type, cpp_type)
+            "std::uint64_t": "unsigned long", "std::int16_t": "short",
+            "std::uint16_t": "unsigned short"}.get(cpp_type, cpp_type)
 
 
 def _element_dtype(registry: Registry, cpp_type: str) -> np.dtype:
@@ -515,6 +633,12 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
         conversion = plan_conversion(infos, source.metadata.datamodel_definition("edm4hep"), dropped_types)
         names = list(conversion.plans)
         with open_writer(output_path, registry=conversion.registry) as writer:
+            can_write = getattr(writer, "can_write", None)
+            if can_write is not None:  # e.g. no dictionary for a type the loaded EDM4hep lacks
+                for name in [n for n, t in conversion.types.items() if not can_write(t)]:
+                    dropped_types.add(name)
+                    del conversion.plans[name]
+                names = list(conversion.plans)
             if "metadata" in source.categories and source.num_entries("metadata"):
                 writer.write_metadata(source.parameters("metadata")[0])
             start = 0
