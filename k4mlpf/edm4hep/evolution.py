@@ -52,6 +52,7 @@ class _Plan:
     target: str  # today's collection type
     subset: bool
     link_ends: tuple[str, str] | None = None  # source fields that become "from" and "to"
+    identity: bool = False  # the file's layout is today's: written as read
 
 
 @dataclass
@@ -82,7 +83,7 @@ class Conversion:
             plan = self.plans.get(name)
             if plan is None:
                 continue
-            if plan.subset or plan.target.startswith("podio::UserDataCollection<"):
+            if plan.subset or plan.identity or plan.target.startswith("podio::UserDataCollection<"):
                 out[name], types[name] = array, plan.target
                 continue
             converted, extra = self._convert(plan, array)
@@ -255,8 +256,40 @@ def plan_conversion(infos: dict[str, CollectionInfo], definition: dict, dropped_
         if not registry.knows(target):
             dropped_types.add(name)
             continue
-        plans[name] = _Plan(name, info.value_type, target, info.is_subset, link_ends)
+        identity = (target == ctype and link_ends in (None, ("from", "to")) and
+                    (ctype.startswith("podio::") or _same_layout(definition, registry, value)))
+        plans[name] = _Plan(name, info.value_type, target, info.is_subset, link_ends, identity)
     return Conversion(registry, plans, set(infos))
+
+
+def _same_layout(definition: dict, registry: Registry, value_type: str) -> bool:
+    """Whether the file's definition of a datatype is today's: the same members, vector members and
+    relations, in the same order, of components that are themselves the same (recursively)."""
+    spec = (definition.get("datatypes") or {}).get(value_type)
+    today = registry.definition["datatypes"].get(value_type)
+    if spec is None or today is None:
+        return False
+    sections = ("Members", "VectorMembers", "OneToOneRelations", "OneToManyRelations")
+    if any(_entries(spec, sec) != _entries(today, sec) for sec in sections):
+        return False
+    theirs, ours = definition.get("components") or {}, registry.definition["components"]
+    pending = [t for sec in ("Members", "VectorMembers") for t, _ in _entries(today, sec)]
+    seen = set()
+    while pending:
+        name = pending.pop()
+        array = name.startswith("std::array<")
+        name = name.split("<", 1)[1].split(",", 1)[0].strip() if array else name
+        if name in seen or name not in ours:
+            continue
+        seen.add(name)
+        if name not in theirs or _entries(theirs[name], "Members") != _entries(ours[name], "Members"):
+            return False
+        pending += [t for t, _ in _entries(ours[name], "Members")]
+    return True
+
+
+def _entries(spec: dict, section: str) -> list[tuple[str, str]]:
+    return [(parse_member(m).type, parse_member(m).name) for m in spec.get(section) or []]
 
 
 def _vertex_type_from_primary(objects: ak.Array) -> ak.Array:

@@ -195,3 +195,33 @@ def test_type_names_that_do_not_parse_are_not_guessed():
     data = _streamed(["edm4hep::VertexCollection"])
     assert split_strings(_Branch(data), 2) is None  # fewer strings than collections
     assert split_strings(_Branch(data + b"junk"), 1) is None  # bytes left over
+
+
+def test_edm4hep_010_vertices_are_converted():
+    """A synthetic 0.10 Vertex: primary -> type bit, std::array covariance -> CovMatrix3f,
+    associatedParticle -> the <vertices>_associatedParticles link collection, probability named."""
+    from k4mlpf.edm4hep.metadata import CollectionInfo
+
+    definition = {"schema_version": 1, "components": {}, "datatypes": {"edm4hep::Vertex": {
+        "Members": ["std::int32_t primary", "float chi2", "float probability", "edm4hep::Vector3f position",
+                    "std::array<float, 6> covMatrix", "std::int32_t algorithmType"],
+        "VectorMembers": ["float parameters"],
+        "OneToOneRelations": ["edm4hep::ReconstructedParticle associatedParticle"]}}}
+    infos = {"Vertices": CollectionInfo("Vertices", 1, "edm4hep::VertexCollection", False, 1)}
+    conversion = plan_conversion(infos, definition, set())
+    vertices = ak.Array([[
+        {"primary": 1, "chi2": 2.0, "probability": 0.5, "position": {"x": 1.0, "y": 2.0, "z": 3.0},
+         "covMatrix": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0], "algorithmType": 7, "parameters": [0.25],
+         "associatedParticle": {"index": 4, "collectionID": 99}},
+        {"primary": 0, "chi2": 3.0, "probability": 0.1, "position": {"x": 0.0, "y": 0.0, "z": 0.0},
+         "covMatrix": [0.0] * 6, "algorithmType": 7, "parameters": [],
+         "associatedParticle": {"index": -2, "collectionID": 0}}]])
+    collections, types = conversion.apply({"Vertices": vertices})
+    new = collections["Vertices"]
+    assert new["type"].tolist() == [[2, 0]]
+    assert new.covMatrix["values"].tolist() == [[[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [0.0] * 6]]
+    link = collections["Vertices_associatedParticles"]
+    assert types["Vertices_associatedParticles"] == \
+        "podio::LinkCollection<edm4hep::Vertex,edm4hep::ReconstructedParticle>"
+    assert link["from"].index.tolist() == [[0]] and link["to"].index.tolist() == [[4]]
+    assert conversion.dropped == {"Vertices.probability"}
