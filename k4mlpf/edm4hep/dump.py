@@ -128,11 +128,13 @@ def summary(f: EDM4hepFile, events: str | Sequence[int] | None = None) -> str:
     for index in indices:
         arrays = f.arrays(list(infos), entry_start=index, entry_stop=index + 1, schema="file")
         lines.append(f"\nevent {index}:")
-        width = max((len(name) for name in infos), default=4)
-        lines.append(f"  {'Name':<{width}}  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
+        labels = {name: name + (" (s)" if info.is_subset else "") for name, info in infos.items()}
+        width = max((len(label) for label in labels.values()), default=4)
+        lines.append(f"  {'Name (s = subset collection)' if any(i.is_subset for i in infos.values()) else 'Name':<{width}}"
+                     f"  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
         for name in sorted(infos):
             info = infos[name]
             size = len(arrays[name][0])
-            lines.append(f"  {name:<{width}}  {info.value_type:<60} {size:>6}  {info.collection_id:>10}  "
+            lines.append(f"  {labels[name]:<{width}}  {info.value_type:<60} {size:>6}  {info.collection_id:>10}  "
                          f"{info.schema_version}")
     return "\n".join(lines)

@@ -65,3 +65,26 @@ def test_reco_in_a_key4hep_environment(name, tmp_path):
     if shutil.which("podio-dump", path=_in_key4hep("echo $PATH").stdout.strip()):
         dumped = _in_key4hep(f"podio-dump {shlex.quote(str(inside))}")
         assert dumped.returncode == 0 and "MLPFPFOs" in dumped.stdout, dumped.stderr[-2000:]
+
+
+def test_real_podio_reads_the_converted_real_file(tmp_path):
+    """The real CLD file (EDM4hep 0.99.99, subset collections) copied by the project's writer, in a
+    Key4hep environment: podio 1.7 reads every collection, the subset collections as subsets."""
+    import warnings
+
+    out = tmp_path / "copy.edm4hep.root"
+    ran = _in_key4hep(f"{shlex.quote(sys.executable)} -W ignore -c "
+                      + shlex.quote("from k4mlpf.edm4hep.writer import copy_with_additions; "
+                                    f"copy_with_additions({str(fixture_path('real/cld_o2_v05_hbb240_rec.edm4hep.root'))!r}, "
+                                    f"{str(out)!r})"))
+    assert ran.returncode == 0 and "error:" not in ran.stderr, ran.stderr[-3000:]
+    dumped = _in_key4hep(f"podio-dump {shlex.quote(str(out))}")
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with EDM4hepFile(out) as f:
+            names = f.collections()
+    listed = {line.split()[0]: "(s)" in line for line in dumped.stdout.splitlines()
+              if line.split() and line.split()[0] in names}
+    assert set(listed) == set(names)
+    assert listed["SelectedPandoraPFOs"] and listed["MCParticlesSkimmed"] and not listed["PandoraPFOs"]
