@@ -105,6 +105,12 @@ class PodioWriter(AtomicOutput):
     def write_metadata(self, parameters: Mapping) -> None:
         self._metadata = dict(parameters)
 
+    def write_frames(self, category: str, frames) -> None:
+        for params in frames:
+            frame = self._podio.Frame()
+            self._put_parameters(frame, params)
+            self._writer.write_frame(frame, category)
+
     def close(self) -> None:
         if self._closed:
             return

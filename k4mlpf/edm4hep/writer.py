@@ -109,6 +109,7 @@ class EDM4hepWriter(AtomicOutput):
         self._collections: dict[str, DataLayout] = {}
         self._gp: dict[str, object] = {}
         self._metadata_params: dict | None = None
+        self._frames: dict[str, list[dict]] = {}  # other categories: frames of parameters only
         self._gp_filled = False  # whether the events' parameter branches hold something to clear
         self._closed = False
         self.num_events = 0
@@ -134,6 +135,14 @@ class EDM4hepWriter(AtomicOutput):
     def write_metadata(self, parameters: Mapping[str, list]) -> None:
         """Frame parameters of the ``metadata`` frame (e.g. ``<coll>__CellIDEncoding``)."""
         self._metadata_params = dict(parameters)
+
+    def write_frames(self, category: str, frames: Iterable[Mapping[str, list]]) -> None:
+        """Frames of parameters (no collections) of another category, e.g. k4FWCore's
+        ``configuration_metadata`` or ddsim's ``runs``, in the form of :meth:`write_events`."""
+        if category in ("events", "metadata", "podio_metadata"):
+            raise WriteError(f"category {category!r} is written by write_events/write_metadata",
+                             file_path=self.path)
+        self._frames[category] = [dict(frame) for frame in frames]
 
     def close(self) -> None:
         """Finish the file and move it to its final name."""
@@ -431,14 +440,20 @@ class EDM4hepWriter(AtomicOutput):
             self._events = ROOT.TTree("events", "events")
             self._book_gp(self._events, self._gp)
         self._events.Write("", ROOT.TObject.kOverwrite)  # no stale auto-saved cycles
-        if self._metadata_params is not None:  # podio writes only the categories a job filled
-            meta_tree = ROOT.TTree("metadata", "metadata")
+        for category, frames in self._parameter_frames():  # podio writes only the categories a job filled
+            meta_tree = ROOT.TTree(category, category)
             meta_gp: dict = {}
             self._book_gp(meta_tree, meta_gp)
-            self._set_gp(meta_gp, self._metadata_params)
-            meta_tree.Fill()
+            for frame in frames:
+                self._set_gp(meta_gp, frame)
+                meta_tree.Fill()
             meta_tree.Write("", ROOT.TObject.kOverwrite)
         self._write_podio_metadata()
+
+    def _parameter_frames(self) -> list[tuple[str, list[dict]]]:
+        """Categories without collections: 'metadata', then any other, in the order written."""
+        out = [("metadata", [self._metadata_params])] if self._metadata_params is not None else []
+        return out + list(self._frames.items())
 
     def _write_podio_metadata(self) -> None:
         if self._dict:
@@ -447,7 +462,7 @@ class EDM4hepWriter(AtomicOutput):
         ROOT = self._ROOT
         tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
         keep = []
-        categories = ([("metadata", {})] if self._metadata_params is not None else []) + [("events", self._collections)]
+        categories = [(name, {}) for name, _ in self._parameter_frames()] + [("events", self._collections)]
         for category, collections in categories:
             infos = ROOT.std.vector["podio::root_utils::CollectionWriteInfo"]()
             for name, layout in collections.items():
@@ -484,7 +499,7 @@ class EDM4hepWriter(AtomicOutput):
         offset = {m: int(ROOT.k4mlpf_dict_offset(info_cls, m))
                   for m in ("collectionID", "dataType", "isSubset", "schemaVersion", "name", "storageType")}
         keep = []
-        categories = ([("metadata", {})] if self._metadata_params is not None else []) + [("events", self._collections)]
+        categories = [(name, {}) for name, _ in self._parameter_frames()] + [("events", self._collections)]
         for category, collections in categories:
             infos = dictionaries.DictVector(ROOT, info_cls)
             first = int(ROOT.k4mlpf_dict_resize(infos.proxy, infos.address, len(collections)))
@@ -639,8 +654,17 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                     dropped_types.add(name)
                     del conversion.plans[name]
                 names = list(conversion.plans)
-            if "metadata" in source.categories and source.num_entries("metadata"):
-                writer.write_metadata(source.parameters("metadata")[0])
+            for category in source.categories:  # frames of the other categories: their parameters
+                if category == "events" or not source.num_entries(category):
+                    continue
+                if category == "metadata":
+                    writer.write_metadata(source.parameters("metadata")[0])
+                elif hasattr(writer, "write_frames"):
+                    writer.write_frames(category, source.parameters(category))
+                else:
+                    dropped_types.add(f"category {category}")
+                for name, info in source.collections(category).items():  # not copied (none seen so far)
+                    dropped_types.add(f"{category}/{name}")
             start = 0
             for chunk in source.iterate(names, step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start
@@ -669,7 +693,7 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
             warnings.warn(SchemaEvolutionWarning(
                 f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} "
                 f"(from {version}) and left out of {os.fspath(output_path)}: "
-                + ", ".join(f"collection {n} ({infos[n].type})" for n in sorted(dropped_types))
+                + ", ".join(f"collection {n} ({infos[n].type})" if n in infos else n for n in sorted(dropped_types))
                 + (", " if dropped_types and conversion.dropped else "")
                 + ", ".join(sorted(conversion.dropped))), stacklevel=2)
         return n_events

@@ -130,8 +130,23 @@ def test_real_file_copy_keeps_every_collection(tmp_path):
                 source = [{("iPhi" if k == "phi" else k): v for k, v in o.items()} for o in source]
             # every member of the file keeps its value; members new since (stepLength, ...) are added
             assert [{k: o.get(k) for k in s} for o, s in zip(mine, source)] == source, name
+        for category in g.categories:  # k4FWCore's configuration_metadata too: no frame is lost
+            assert f.parameters(category) == g.parameters(category), category
     with uproot.open(out) as raw:
         assert raw["events"]["SelectedPandoraPFOs_objIdx"].typename == "vector<podio::ObjectID>"
+
+
+def test_every_category_is_copied(tmp_path):
+    """ddsim's extra categories ('runs', 'meta') keep their frames of parameters."""
+    out = tmp_path / "out.edm4hep.root"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SchemaEvolutionWarning)
+        assert copy_with_additions(fixture_path("real/ddsim_sample.edm4hep.root"), out) == 10
+    with EDM4hepFile(out) as f, EDM4hepFile(fixture_path("real/ddsim_sample.edm4hep.root")) as g:
+        assert set(f.categories) == set(g.categories)
+        for category in g.categories:
+            assert f.num_entries(category) == g.num_entries(category), category
+            assert f.parameters(category) == g.parameters(category), category
 
 
 def test_writer_writes_subset_collections(tmp_path):
