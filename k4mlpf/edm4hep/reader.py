@@ -29,6 +29,7 @@ import numpy as np
 import uproot
 
 from .errors import CollectionNotFoundError, EDM4hepError, NotPodioFileError
+from .evolution import MEMBER_RENAMES, TYPE_RENAMES
 from .metadata import CollectionInfo, FileMetadata, read_metadata
 
 _ARRAY_SUFFIX = re.compile(r"\[\d+\]$")
@@ -36,11 +37,7 @@ _GP_TYPES = (("Int", "int"), ("Float", "float"), ("Double", "double"), ("String"
 _OLD_GP_TYPES = (("_intMap", "int"), ("_floatMap", "float"), ("_doubleMap", "double"),
                  ("_stringMap", "std::string"))
 
-# Member renames between EDM4hep versions, applied with schema="current": (type suffix, old, new).
-_CURRENT_NAMES = {
-    "edm4hep::Cluster": {"phi": "iPhi"},
-    "edm4hep::ReconstructedParticle": {"type": "PDG", "startVertex": "decayVertex"},
-}
+# schema="current": member renames between EDM4hep versions are evolution.MEMBER_RENAMES; associations:
 _ASSOCIATION_NAMES = {"rec": "from", "sim": "to"}
 
 
@@ -511,7 +508,7 @@ def _as_layout(value):
 
 
 def _rename_to_current(info: CollectionInfo, fields: dict) -> dict:
-    renames = dict(_CURRENT_NAMES.get(info.value_type, {}))
+    renames = dict(MEMBER_RENAMES.get(TYPE_RENAMES.get(info.value_type, info.value_type), {}))
     if info.is_link and "rec" in fields and "sim" in fields:
         renames.update(_ASSOCIATION_NAMES)
     if not renames:
