@@ -217,12 +217,27 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
     return out, counts, hit_out, hits_per_event
 
 
+def _check_hit_references(f: EDM4hepFile, clusters, clusters_name: str, hit_names: list[str]) -> None:
+    """Every cluster hit must point into a hit collection that was read (else its features would be 0)."""
+    ids = np.unique(np.asarray(ak.to_numpy(ak.flatten(clusters.hits.collectionID, axis=None)), np.int64))
+    read = {f.collection(name).collection_id for name in hit_names}
+    missing = [int(i) for i in ids if int(i) not in read]
+    if missing:
+        from .edm4hep.errors import EDM4hepError
+
+        where = ", ".join(f"{f.collection_name(i)!r} (not read)" if f.collection_name(i) else
+                          f"collection ID {i} (not in the file)" for i in missing)
+        raise EDM4hepError(f"hits of clusters {clusters_name!r} point to {where}; the hits of every cluster are "
+                           "needed for its features", file_path=f.path)
+
+
 def pack_elements(f: EDM4hepFile, chunk: dict, names: ElementCollections | None = None) -> Elements:
     """Raw element columns of the events in ``chunk`` (collections read from ``f`` with ``names.needed``)."""
     names = names or ElementCollections()
     tracks, track_counts = pack_tracks(chunk, names, f.collection_name)
     hit_names = [n for n in hit_collections(f) if n in chunk]
     infos = f.collections()
+    _check_hit_references(f, chunk[names.clusters], names.clusters, hit_names)
     clusters, cluster_counts, hits, hit_counts = pack_clusters(
         chunk, names, hit_names, lambda name: infos[name].collection_id)
     return Elements(tracks, track_counts, clusters, cluster_counts, hits, hit_counts)

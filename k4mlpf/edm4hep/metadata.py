@@ -201,8 +201,11 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
         by_id = {}
         if f"{info_key}/{info_key}._0" in keys:
             tuple_ids = meta[f"{info_key}/{info_key}._0"].array(library="np")[0]
-            subset = meta[f"{info_key}/{info_key}._2"].array(library="np")[0]
-            versions = meta[f"{info_key}/{info_key}._3"].array(library="np")[0]
+            subset = meta[f"{info_key}/{info_key}._2"].array(library="np")[0] \
+                if f"{info_key}/{info_key}._2" in keys else [False] * len(tuple_ids)
+            # podio < 0.16 stored (collectionID, type, isSubset) without a schema version
+            versions = meta[f"{info_key}/{info_key}._3"].array(library="np")[0] \
+                if f"{info_key}/{info_key}._3" in keys else [0] * len(tuple_ids)
             type_names = split_strings(meta[f"{info_key}/{info_key}._1"], len(tuple_ids)) \
                 if f"{info_key}/{info_key}._1" in keys else None
             type_names = type_names or [None] * len(tuple_ids)

@@ -118,3 +118,12 @@ def test_elements_of_the_real_file(real):
     hit = {c: i for i, c in enumerate(HIT_COLUMNS)}
     np.testing.assert_array_equal(elements.hits[:, hit["energy"]], np.asarray(energy, np.float32))
     np.testing.assert_array_equal(elements.hits[:, hit["subsystem"]], np.asarray(subsystem, np.float32))
+
+
+def test_cluster_hits_outside_the_collections_read_are_an_error(real):
+    from k4mlpf.edm4hep import EDM4hepError
+
+    names = ElementCollections()
+    chunk = real.arrays([n for n in names.needed(real) if n != "HCALBarrel"])
+    with pytest.raises(EDM4hepError, match="'HCALBarrel' \\(not read\\)"):
+        pack_elements(real, chunk, names)
