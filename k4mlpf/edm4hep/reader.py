@@ -4,8 +4,11 @@ A collection ``C`` comes back as one awkward array over events, ``N * var * {...
 holds every member of the EDM4hep type under its EDM4hep name (components nested: ``position.x``),
 every vector member as a list (``trackStates``), every relation as ``{index, collectionID}`` (a
 list for one-to-many, a single record for one-to-one; index -2 means unset) and, for links,
-``from``/``to`` (``rec``/``sim`` for EDM4hep 0.10 associations). Names resolve with
-:meth:`EDM4hepFile.collection_name`. The record is built straight from the columns podio wrote,
+``from``/``to`` (``rec``/``sim`` for EDM4hep 0.10 associations). A subset collection comes back
+as the references it holds, ``N * var * {index, collectionID}``. Names resolve with
+:meth:`EDM4hepFile.collection_name`. Which satellite branches (``_C_<member>``) belong to a
+collection is read from the file's own datamodel definition (``EDMDefinitions``); only for types it
+does not define are they found from the branch names alone. The record is built straight from the columns podio wrote,
 vectorized over all events: no Python loop over events or objects.
 
 ``schema="current"`` (the default) presents files of older EDM4hep versions under today's member

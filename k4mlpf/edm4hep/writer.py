@@ -8,6 +8,12 @@ links with ``_L_from``/``_L_to``, frame parameters in ``GP<Type>Keys``/``GP<Type
 (``podio::root_utils::CollectionWriteInfo``), ``PodioBuildVersion``, ``EDMDefinitions`` and
 ``edm4hep___Version``. Collection IDs are MurmurHash3 of the names, as podio computes them.
 
+Subset collections are written as podio writes them (one ``<name>_objIdx`` branch of
+``podio::ObjectID``); categories other than ``events``/``metadata`` as frames of parameters
+(:meth:`EDM4hepWriter.write_frames`). Where podio's compiled dictionaries are loaded or loadable (a
+Key4hep environment), the structs are not declared but taken from them (:mod:`.root_dictionaries`).
+``copy_with_additions`` converts older EDM4hep versions to this layout (:mod:`.evolution`).
+
 Columns are copied, never objects: each collection of a chunk of events becomes one numpy
 structured array (the aligned twin of the C++ struct), and each event's slice is ``memcpy``'d into
 the branch's ``std::vector``. The output is written under a temporary name and renamed only when
