@@ -660,17 +660,7 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                     dropped_types.add(name)
                     del conversion.plans[name]
                 names = list(conversion.plans)
-            for category in source.categories:  # frames of the other categories: their parameters
-                if category == "events" or not source.num_entries(category):
-                    continue
-                if category == "metadata":
-                    writer.write_metadata(source.parameters("metadata")[0])
-                elif hasattr(writer, "write_frames"):
-                    writer.write_frames(category, source.parameters(category))
-                else:
-                    dropped_types.add(f"category {category}")
-                for name, info in source.collections(category).items():  # not copied (none seen so far)
-                    dropped_types.add(f"{category}/{name}")
+            _copy_other_categories(source, writer, dropped_types)
             start = 0
             for chunk in source.iterate(names, step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start
@@ -690,16 +680,33 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                     progress(stop - start)
                 start = stop
             n_events = writer.num_events
-        lost = sorted(dropped_types) + sorted(conversion.dropped)
-        if lost:
-            import warnings
-
-            schema = source.metadata.datamodel_definition("edm4hep").get("schema_version", "?")
-            version = ".".join(map(str, source.edm4hep_version or ())) or f"schema {schema}"
-            warnings.warn(SchemaEvolutionWarning(
-                f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} "
-                f"(from {version}) and left out of {os.fspath(output_path)}: "
-                + ", ".join(f"collection {n} ({infos[n].type})" if n in infos else n for n in sorted(dropped_types))
-                + (", " if dropped_types and conversion.dropped else "")
-                + ", ".join(sorted(conversion.dropped))), stacklevel=2)
+        if dropped_types or conversion.dropped:
+            _warn_lost(source, output_path, [f"collection {n} ({infos[n].type})" if n in infos else n
+                                             for n in sorted(dropped_types)] + sorted(conversion.dropped))
         return n_events
+
+
+def _copy_other_categories(source, writer, dropped: set[str]) -> None:
+    """The frames of every category but 'events': their parameters (collections there are named)."""
+    for category in source.categories:
+        if category == "events" or not source.num_entries(category):
+            continue
+        if category == "metadata":
+            writer.write_metadata(source.parameters("metadata")[0])
+        elif hasattr(writer, "write_frames"):
+            writer.write_frames(category, source.parameters(category))
+        else:
+            dropped.add(f"category {category}")
+        for name in source.collections(category):  # not copied (no real file has them so far)
+            dropped.add(f"{category}/{name}")
+
+
+def _warn_lost(source, output_path, lost: list[str]) -> None:
+    """One warning naming everything of ``source`` that today's EDM4hep has no place for."""
+    import warnings
+
+    schema = source.metadata.datamodel_definition("edm4hep").get("schema_version", "?")
+    version = ".".join(map(str, source.edm4hep_version or ())) or f"schema {schema}"
+    warnings.warn(SchemaEvolutionWarning(
+        f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} (from {version}) and "
+        f"left out of {os.fspath(output_path)}: {', '.join(lost)}"), stacklevel=3)
