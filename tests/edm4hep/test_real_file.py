@@ -127,3 +127,15 @@ def test_cluster_hits_outside_the_collections_read_are_an_error(real):
     chunk = real.arrays([n for n in names.needed(real) if n != "HCALBarrel"])
     with pytest.raises(EDM4hepError, match="'HCALBarrel' \\(not read\\)"):
         pack_elements(real, chunk, names)
+
+
+def test_cli_dump_of_the_real_file():
+    import subprocess
+    import sys
+
+    from support import REPO
+
+    out = subprocess.run([sys.executable, "-m", "k4mlpf", "dump", str(fixture_path(REAL))], capture_output=True,
+                         text=True, cwd=REPO, check=True).stdout
+    assert "SelectedPandoraPFOs (s)" in out and "BuildUpVertices_associatedParticles " in out
+    assert "edm4hep 0.99.99 (schema 3)" in out
