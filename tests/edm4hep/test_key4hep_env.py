@@ -168,13 +168,15 @@ def _ours_as_podio_json(path) -> dict:
     return out
 
 
-def test_converted_real_file_equals_what_podio_reads_from_the_original(tmp_path):
-    """The real file (EDM4hep 0.99.99) copied to EDM4hep 1.x by the project holds exactly what podio 1.7
-    and EDM4hep 1.1, with their own schema evolution, read from the original: every collection, every
-    object, every member and relation (edm4hep2json)."""
+@pytest.mark.parametrize("name", ["real/cld_o2_v05_hbb240_rec.edm4hep.root", "real/ddsim_sample.edm4hep.root"])
+def test_converted_real_file_equals_what_podio_reads_from_the_original(name, tmp_path):
+    """A real file (EDM4hep 0.99.99 / 0.99.1) copied to EDM4hep 1.x by the project holds exactly what
+    podio 1.7 and EDM4hep 1.1, with their own schema evolution, read from the original: every
+    collection, object, member and relation (edm4hep2json). (EDM4hep 0.10 files are not compared:
+    podio 1.7 cannot read their associations and misreads their float momenta.)"""
     import warnings
 
-    source = fixture_path("real/cld_o2_v05_hbb240_rec.edm4hep.root")
+    source = fixture_path(name)
     out = tmp_path / "converted.edm4hep.root"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
