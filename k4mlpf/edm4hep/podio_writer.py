@@ -1,9 +1,10 @@
 """Writing through podio itself (``podio.root_io.Writer``), where a Key4hep release provides podio.
 
 Same interface as :class:`k4mlpf.edm4hep.writer.EDM4hepWriter` (``write_events``,
-``write_metadata``, ``close``, ``abort``), same record form in, same atomic temporary-name-then-rename.
-In a Key4hep environment this backend is required: podio's compiled dictionaries already define the
-``edm4hep::...Data`` structs that the ROOT backend would otherwise declare itself.
+``write_metadata``, ``write_frames``, ``close``, ``abort``), same record form in, same atomic
+temporary-name-then-rename. Chosen where podio's Python bindings load; where only podio's compiled
+dictionaries do (e.g. podio >= 1.3 with a C++17 ROOT), the ROOT backend uses those dictionaries
+instead of declaring its own structs (:mod:`.root_dictionaries`).
 
 Objects are built one by one through the EDM4hep Python bindings (that is the only way podio's
 Python API offers), members by their setters, vector members by ``addTo...``, relations and links
