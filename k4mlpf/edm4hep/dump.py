@@ -130,8 +130,9 @@ def summary(f: EDM4hepFile, events: str | Sequence[int] | None = None) -> str:
         lines.append(f"\nevent {index}:")
         labels = {name: name + (" (s)" if info.is_subset else "") for name, info in infos.items()}
         width = max((len(label) for label in labels.values()), default=4)
-        lines.append(f"  {'Name (s = subset collection)' if any(i.is_subset for i in infos.values()) else 'Name':<{width}}"
-                     f"  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
+        title = "Name (s = subset collection)" if any(i.is_subset for i in infos.values()) else "Name"
+        width = max(width, len(title))
+        lines.append(f"  {title:<{width}}  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
         for name in sorted(infos):
             info = infos[name]
             size = len(arrays[name][0])

@@ -8,8 +8,8 @@ list for one-to-many, a single record for one-to-one; index -2 means unset) and,
 as the references it holds, ``N * var * {index, collectionID}``. Names resolve with
 :meth:`EDM4hepFile.collection_name`. Which satellite branches (``_C_<member>``) belong to a
 collection is read from the file's own datamodel definition (``EDMDefinitions``); only for types it
-does not define are they found from the branch names alone. The record is built straight from the columns podio wrote,
-vectorized over all events: no Python loop over events or objects.
+does not define are they found from the branch names alone. The record is built straight from the
+columns podio wrote, vectorized over all events: no Python loop over events or objects.
 
 ``schema="current"`` (the default) presents files of older EDM4hep versions under today's member
 names (Cluster ``phi`` -> ``iPhi``, ReconstructedParticle ``type`` -> ``PDG``, association

@@ -74,10 +74,9 @@ def test_real_podio_reads_the_converted_real_file(tmp_path):
     import warnings
 
     out = tmp_path / "copy.edm4hep.root"
-    ran = _in_key4hep(f"{shlex.quote(sys.executable)} -W ignore -c "
-                      + shlex.quote("from k4mlpf.edm4hep.writer import copy_with_additions; "
-                                    f"copy_with_additions({str(fixture_path('real/cld_o2_v05_hbb240_rec.edm4hep.root'))!r}, "
-                                    f"{str(out)!r})"))
+    source = str(fixture_path("real/cld_o2_v05_hbb240_rec.edm4hep.root"))
+    code = f"from k4mlpf.edm4hep.writer import copy_with_additions; copy_with_additions({source!r}, {str(out)!r})"
+    ran = _in_key4hep(f"{shlex.quote(sys.executable)} -W ignore -c {shlex.quote(code)}")
     assert ran.returncode == 0 and "error:" not in ran.stderr, ran.stderr[-3000:]
     dumped = _in_key4hep(f"podio-dump {shlex.quote(str(out))}")
     assert dumped.returncode == 0, dumped.stderr[-2000:]
