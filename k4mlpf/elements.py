@@ -60,8 +60,17 @@ SIMULATED_TYPES = {"edm4hep::SimCalorimeterHitCollection", "edm4hep::SimTrackerH
 
 
 def hit_collections(f: EDM4hepFile) -> list[str]:
-    """The CalorimeterHit collections of the file (what cluster hits can point to)."""
-    return [n for n, i in f.collections().items() if i.type == "edm4hep::CalorimeterHitCollection"]
+    """The collections cluster hits can point to, whatever their names (``ECALBarrel``,
+    ``ECalBarrelCollection``, ...): every collection of the type of the Cluster ``hits`` relation in
+    the file's own datamodel definition (CalorimeterHit), subset collections excepted (they hold
+    references, not hits; clusters point at the hits themselves)."""
+    hit_type = "edm4hep::CalorimeterHit"
+    spec = (f.metadata.datamodel_definition("edm4hep").get("datatypes") or {}).get("edm4hep::Cluster", {})
+    for relation in spec.get("OneToManyRelations") or []:
+        words = relation.split("//", 1)[0].split()
+        if len(words) >= 2 and words[-1] == "hits":
+            hit_type = words[0]
+    return [n for n, i in f.collections().items() if i.value_type == hit_type and not i.is_subset]
 
 
 def subsystem_of(collection_name: str) -> int:
@@ -193,6 +202,11 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
         cluster_in_event = np.repeat(np.arange(n) - np.repeat(offsets(counts)[:-1], counts), hits_per_cluster)
         hit_out[:, 5] = cluster_in_event
         hit_out[:, 4] = SUBSYSTEM_OTHER
+        known = np.isin(ref_id, [id_of(name) for name in hit_names])
+        if not known.all():
+            raise ValueError(f"{int((~known).sum())} hit(s) of {names.clusters!r} point to collection ID(s) "
+                             f"{sorted(set(ref_id[~known].tolist()))} that are not among the hit collections "
+                             f"read ({hit_names})")
         for name in hit_names:
             hits = chunk[name]
             select = ref_id == id_of(name)
@@ -212,12 +226,27 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
     return out, counts, hit_out, hits_per_event
 
 
+def _check_hit_references(f: EDM4hepFile, clusters, clusters_name: str, hit_names: list[str]) -> None:
+    """Every cluster hit must point into a hit collection that was read (else its features would be 0)."""
+    ids = np.unique(np.asarray(ak.to_numpy(ak.flatten(clusters.hits.collectionID, axis=None)), np.int64))
+    read = {f.collection(name).collection_id for name in hit_names}
+    missing = [int(i) for i in ids if int(i) not in read]
+    if missing:
+        from .edm4hep.errors import EDM4hepError
+
+        where = ", ".join(f"{f.collection_name(i)!r} (not read)" if f.collection_name(i) else
+                          f"collection ID {i} (not in the file)" for i in missing)
+        raise EDM4hepError(f"hits of clusters {clusters_name!r} point to {where}; the hits of every cluster are "
+                           "needed for its features", file_path=f.path)
+
+
 def pack_elements(f: EDM4hepFile, chunk: dict, names: ElementCollections | None = None) -> Elements:
     """Raw element columns of the events in ``chunk`` (collections read from ``f`` with ``names.needed``)."""
     names = names or ElementCollections()
     tracks, track_counts = pack_tracks(chunk, names, f.collection_name)
     hit_names = [n for n in hit_collections(f) if n in chunk]
     infos = f.collections()
+    _check_hit_references(f, chunk[names.clusters], names.clusters, hit_names)
     clusters, cluster_counts, hits, hit_counts = pack_clusters(
         chunk, names, hit_names, lambda name: infos[name].collection_id)
     return Elements(tracks, track_counts, clusters, cluster_counts, hits, hit_counts)

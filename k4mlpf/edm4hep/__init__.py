@@ -3,10 +3,10 @@
 The layer knows no physics, no model and no simulation.
 """
 
-from .errors import CollectionNotFoundError, EDM4hepError, NotPodioFileError, WriteError
+from .errors import CollectionNotFoundError, EDM4hepError, NotPodioFileError, SchemaEvolutionWarning, WriteError
 from .metadata import CollectionInfo
 from .murmur import collection_id
 from .reader import EDM4hepFile, open_file
 
 __all__ = ["CollectionInfo", "CollectionNotFoundError", "EDM4hepError", "EDM4hepFile",
-           "NotPodioFileError", "WriteError", "collection_id", "open_file"]
+           "NotPodioFileError", "SchemaEvolutionWarning", "WriteError", "collection_id", "open_file"]

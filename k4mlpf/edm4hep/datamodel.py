@@ -35,6 +35,8 @@ BUILTIN_DEFINITION: dict = {
         "edm4hep::Vector3d": {"Members": ["double x", "double y", "double z"]},
         "edm4hep::Vector2i": {"Members": ["std::int32_t a", "std::int32_t b"]},
         "edm4hep::Vector2f": {"Members": ["float a", "float b"]},
+        "edm4hep::Vector4f": {"Members": ["float x", "float y", "float z", "float t"]},
+        "edm4hep::CovMatrix2f": {"Members": ["std::array<float, 3> values"]},
         "edm4hep::CovMatrix3f": {"Members": ["std::array<float, 6> values"]},
         "edm4hep::CovMatrix4f": {"Members": ["std::array<float, 10> values"]},
         "edm4hep::CovMatrix6f": {"Members": ["std::array<float, 21> values"]},
@@ -55,6 +57,43 @@ BUILTIN_DEFINITION: dict = {
                         "edm4hep::Vector3d endpoint", "edm4hep::Vector3d momentum",
                         "edm4hep::Vector3d momentumAtEndpoint", "std::int32_t helicity{9}"],
             "OneToManyRelations": ["edm4hep::MCParticle parents", "edm4hep::MCParticle daughters"]},
+        "edm4hep::SimTrackerHit": {
+            "Members": ["std::uint64_t cellID", "float eDep", "float time", "float pathLength", "std::int32_t quality",
+                        "edm4hep::Vector3d position", "edm4hep::Vector3f momentum"],
+            "OneToOneRelations": ["edm4hep::MCParticle particle"]},
+        "edm4hep::CaloHitContribution": {
+            "Members": ["std::int32_t PDG", "float energy", "float time", "edm4hep::Vector3f stepPosition",
+                        "float stepLength"],
+            "OneToOneRelations": ["edm4hep::MCParticle particle"]},
+        "edm4hep::SimCalorimeterHit": {
+            "Members": ["std::uint64_t cellID", "float energy", "edm4hep::Vector3f position"],
+            "OneToManyRelations": ["edm4hep::CaloHitContribution contributions"]},
+        "edm4hep::RawCalorimeterHit": {
+            "Members": ["std::uint64_t cellID", "std::int32_t amplitude", "std::int32_t timeStamp"]},
+        "edm4hep::TrackerHit3D": {
+            "Members": ["std::uint64_t cellID", "std::int32_t type", "std::int32_t quality", "float time", "float eDep",
+                        "float eDepError", "edm4hep::Vector3d position", "edm4hep::CovMatrix3f covMatrix"]},
+        "edm4hep::TrackerHitPlane": {
+            "Members": ["std::uint64_t cellID", "std::int32_t type", "std::int32_t quality", "float time", "float eDep",
+                        "float eDepError", "edm4hep::Vector2f u", "edm4hep::Vector2f v", "float du", "float dv",
+                        "edm4hep::Vector3d position", "edm4hep::CovMatrix3f covMatrix"]},
+        "edm4hep::SenseWireHit": {
+            "Members": ["std::uint64_t cellID", "std::int32_t type", "std::int32_t quality", "float time", "float eDep",
+                        "float eDepError", "float wireStereoAngle", "float wireAzimuthalAngle",
+                        "edm4hep::Vector3d position", "double positionAlongWireError", "float distanceToWire",
+                        "float distanceToWireError"],
+            "VectorMembers": ["std::uint16_t nElectrons"]},
+        "edm4hep::RawTimeSeries": {
+            "Members": ["std::uint64_t cellID", "std::int32_t quality", "float time", "float charge", "float interval"],
+            "VectorMembers": ["std::int32_t adcCounts"]},
+        "edm4hep::TimeSeries": {
+            "Members": ["std::uint64_t cellID", "float time", "float interval"],
+            "VectorMembers": ["float amplitude"]},
+        "edm4hep::GeneratorEventParameters": {
+            "Members": ["double sqrts", "std::array<double, 2> beamsPz", "std::array<int, 2> partonIds",
+                        "std::array<float, 2> beamPolarizations"],
+            "VectorMembers": ["double crossSections", "double crossSectionErrors", "double weights"],
+            "OneToManyRelations": ["edm4hep::MCParticle signalVertexParticles"]},
         "edm4hep::Track": {
             "Members": ["std::int32_t type", "float chi2", "std::int32_t ndf", "std::int32_t Nholes"],
             "VectorMembers": ["std::int32_t subdetectorHitNumbers", "std::int32_t subdetectorHoleNumbers",
@@ -89,13 +128,17 @@ BUILTIN_DEFINITION: dict = {
             "VectorMembers": ["float parameters"],
             "OneToManyRelations": ["edm4hep::ReconstructedParticle particles"]},
     },
-    "interfaces": {},
+    "interfaces": {"edm4hep::TrackerHit": {
+        "Members": ["std::uint64_t cellID", "std::int32_t type", "std::int32_t quality", "float time", "float eDep",
+                    "float eDepError", "edm4hep::Vector3d position"],
+        "Types": ["edm4hep::TrackerHit3D", "edm4hep::TrackerHitPlane", "edm4hep::SenseWireHit"]}},
     "links": {
         "edm4hep::RecoMCParticleLink": {"From": "edm4hep::ReconstructedParticle", "To": "edm4hep::MCParticle"},
         "edm4hep::CaloHitMCParticleLink": {"From": "edm4hep::CalorimeterHit", "To": "edm4hep::MCParticle"},
         "edm4hep::ClusterMCParticleLink": {"From": "edm4hep::Cluster", "To": "edm4hep::MCParticle"},
         "edm4hep::TrackMCParticleLink": {"From": "edm4hep::Track", "To": "edm4hep::MCParticle"},
         "edm4hep::CaloHitSimCaloHitLink": {"From": "edm4hep::CalorimeterHit", "To": "edm4hep::SimCalorimeterHit"},
+        "edm4hep::TrackerHitSimTrackerHitLink": {"From": "edm4hep::TrackerHit", "To": "edm4hep::SimTrackerHit"},
         "edm4hep::VertexRecoParticleLink": {"From": "edm4hep::Vertex", "To": "edm4hep::ReconstructedParticle"},
     },
 }
@@ -142,21 +185,37 @@ class DataLayout:
     schema_version: int = SCHEMA_VERSION
     defaults: dict = field(default_factory=dict)  # member name -> default value
     user_data: bool = False  # podio::UserDataCollection<T>: a plain vector<T>
+    subset: bool = False  # a subset collection: only '<name>_objIdx' (vector<podio::ObjectID>)
 
 
 class Registry:
     """Known components and datatypes (built-in EDM4hep 1.x, plus any merged file definition)."""
 
-    def __init__(self, definition: dict | None = None):
+    def __init__(self, definition: dict | None = None, schema_versions: dict | None = None):
         self.definition = json.loads(json.dumps(definition or BUILTIN_DEFINITION))
+        # datatypes taken over from another definition keep that definition's schema version
+        self.schema_versions = dict(schema_versions or {})
 
     def with_definition(self, other: dict) -> "Registry":
-        """A registry that also knows the components/datatypes/links of ``other``."""
+        """A registry that also knows the components/datatypes/links that only ``other`` defines.
+
+        Types this registry already has keep their definition (today's EDM4hep layout wins);
+        datatypes taken over keep the schema version of ``other``.
+        """
         merged = json.loads(json.dumps(self.definition))
+        versions = dict(self.schema_versions)
         for section in ("components", "datatypes", "links", "interfaces"):
             for name, value in (other.get(section) or {}).items():
-                merged.setdefault(section, {}).setdefault(name, value)
-        return Registry(merged)
+                if name not in merged.setdefault(section, {}):
+                    merged[section][name] = value
+                    if section == "datatypes" and "schema_version" in other:
+                        versions[name] = int(other["schema_version"])
+        return Registry(merged, versions)
+
+    def knows(self, collection_type: str) -> bool:
+        """Whether :meth:`layout` can describe this collection type."""
+        return collection_type.startswith(("podio::LinkCollection<", "podio::UserDataCollection<")) or \
+            collection_type.removesuffix("Collection") in self.definition["datatypes"]
 
     # -- numpy / C++ views ---------------------------------------------------------------------
     def numpy_type(self, cpp_type: str):
@@ -199,7 +258,8 @@ class Registry:
         defaults = {m.name: float(m.default) if "." in m.default else int(m.default)
                     for m in members if m.default}
         return DataLayout(collection_type, value_type + "Data", _aligned(fields), members, vectors, many, one,
-                          schema_version=int(self.definition.get("schema_version", SCHEMA_VERSION)),
+                          schema_version=self.schema_versions.get(
+                              value_type, int(self.definition.get("schema_version", SCHEMA_VERSION))),
                           defaults=defaults)
 
     PRELUDE = "\n".join([

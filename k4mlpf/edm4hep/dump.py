@@ -3,7 +3,9 @@
 The JSON has the structure of ``../shared/fixtures/*.expected.json`` (what podio itself reads from
 a file): ``{"categories", "datamodels_in_file", "frames": {category: [frame, ...]}}``, a frame being
 ``{"index", "parameters", "collection_names", "collections"}``. Objects carry every member and every
-relation as ``[collection name, index]`` (``null`` for an unset one-to-one relation).
+relation as ``[collection name, index]`` (``null`` for an unset one-to-one relation). A subset
+collection's objects are the ObjectIDs it holds, ``{"collectionID", "index"}``, as podio's own
+``to_json`` of a subset collection writes them (``elem.id()``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,11 @@ def _json_value(value, names):
     if isinstance(value, float) and math.isnan(value):
         return value
     return value
+
+
+def _subset_entry(ref: dict) -> dict:
+    """An element of a subset collection, as podio's JSON writes it: the ObjectID it points to."""
+    return {"collectionID": ref["collectionID"], "index": ref["index"]}
 
 
 def _parse_events(spec: str | Sequence[int] | None, n: int) -> list[int]:
@@ -89,7 +96,8 @@ def file_to_json(f: EDM4hepFile, events: str | Sequence[int] | None = "all",
                     "is_subset": info.is_subset,
                     "schema_version": info.schema_version,
                     "size": len(objects),
-                    "objects": [_json_value(o, names) for o in objects],
+                    "objects": [_subset_entry(o) for o in objects] if info.is_subset
+                    else [_json_value(o, names) for o in objects],
                 }
             frames.append({
                 "index": index,
@@ -120,11 +128,14 @@ def summary(f: EDM4hepFile, events: str | Sequence[int] | None = None) -> str:
     for index in indices:
         arrays = f.arrays(list(infos), entry_start=index, entry_stop=index + 1, schema="file")
         lines.append(f"\nevent {index}:")
-        width = max((len(name) for name in infos), default=4)
-        lines.append(f"  {'Name':<{width}}  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
+        labels = {name: name + (" (s)" if info.is_subset else "") for name, info in infos.items()}
+        width = max((len(label) for label in labels.values()), default=4)
+        title = "Name (s = subset collection)" if any(i.is_subset for i in infos.values()) else "Name"
+        width = max(width, len(title))
+        lines.append(f"  {title:<{width}}  {'ValueType':<60} {'Size':>6}  {'ID':>10}  schema")
         for name in sorted(infos):
             info = infos[name]
             size = len(arrays[name][0])
-            lines.append(f"  {name:<{width}}  {info.value_type:<60} {size:>6}  {info.collection_id:>10}  "
+            lines.append(f"  {labels[name]:<{width}}  {info.value_type:<60} {size:>6}  {info.collection_id:>10}  "
                          f"{info.schema_version}")
     return "\n".join(lines)

@@ -41,3 +41,7 @@ class CollectionNotFoundError(EDM4hepError, KeyError):
 
 class WriteError(EDM4hepError):
     """Writing failed; the partial output was removed."""
+
+
+class SchemaEvolutionWarning(UserWarning):
+    """Members or collections of an older EDM4hep version that today's layout has no place for."""

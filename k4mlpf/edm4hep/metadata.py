@@ -79,6 +79,34 @@ _USER_DATA_TYPES = {"float", "double", "int8_t", "int16_t", "int32_t", "int64_t"
                     "uint16_t", "uint32_t", "uint64_t"}
 
 
+def split_strings(branch, count: int) -> list[str] | None:
+    """The ``count`` strings of entry 0 of a split ``std::string`` member (``tuple<...,string,...>._1``).
+
+    uproot cannot interpret this branch (its type reads 'unknown'), but the bytes are simple: ROOT's
+    byte count and version (6 bytes), then each string as a length byte (255: a 4-byte big-endian
+    length follows) and its characters. Returns None when the bytes do not parse as exactly
+    ``count`` strings, so that a caller can fall back to other evidence.
+    """
+    try:
+        basket = branch.basket(0)
+        data = bytes(basket.data)
+        offsets = basket.byte_offsets
+        end = int(offsets[1]) if offsets is not None and len(offsets) > 1 else len(data)
+    except Exception:  # noqa: BLE001 - an unreadable branch only means: no type names from it
+        return None
+    pos = 6 if data[:1] and data[0] & 0x40 else 0
+    out = []
+    for _ in range(count):
+        if pos >= end:
+            return None
+        length, pos = data[pos], pos + 1
+        if length == 255:
+            length, pos = int.from_bytes(data[pos:pos + 4], "big"), pos + 4
+        out.append(data[pos:pos + length].decode("utf-8", errors="replace"))
+        pos += length
+    return out if pos == end else None
+
+
 def collection_type_from_branch_type(typename: str) -> str | None:
     """Recover the collection type from the data branch's C++ type (older podio files)."""
     match = _VECTOR_OF.match(typename.strip())
@@ -173,9 +201,15 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
         by_id = {}
         if f"{info_key}/{info_key}._0" in keys:
             tuple_ids = meta[f"{info_key}/{info_key}._0"].array(library="np")[0]
-            subset = meta[f"{info_key}/{info_key}._2"].array(library="np")[0]
-            versions = meta[f"{info_key}/{info_key}._3"].array(library="np")[0]
-            by_id = {int(i): (bool(s), int(v)) for i, s, v in zip(tuple_ids, subset, versions)}
+            subset = meta[f"{info_key}/{info_key}._2"].array(library="np")[0] \
+                if f"{info_key}/{info_key}._2" in keys else [False] * len(tuple_ids)
+            # podio < 0.16 stored (collectionID, type, isSubset) without a schema version
+            versions = meta[f"{info_key}/{info_key}._3"].array(library="np")[0] \
+                if f"{info_key}/{info_key}._3" in keys else [0] * len(tuple_ids)
+            type_names = split_strings(meta[f"{info_key}/{info_key}._1"], len(tuple_ids)) \
+                if f"{info_key}/{info_key}._1" in keys else None
+            type_names = type_names or [None] * len(tuple_ids)
+            by_id = {int(i): (bool(s), int(v), t) for i, s, v, t in zip(tuple_ids, subset, versions, type_names)}
         tree = trees.get(category)
         infos = {}
         name_of = dict(zip(ids, names))
@@ -183,9 +217,8 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
         ordered = [i for i in by_id if i in name_of] + [i for i in ids if i not in by_id]
         for cid in ordered:
             name = name_of[cid]
-            is_subset, version = by_id.get(cid, (False, 0))
-            ctype = None
-            if tree is not None:
+            is_subset, version, ctype = by_id.get(cid, (False, 0, None))
+            if ctype is None and tree is not None:
                 branch_name = f"{name}_objIdx" if is_subset else name
                 if branch_name in tree:
                     ctype = collection_type_from_branch_type(tree[branch_name].typename)

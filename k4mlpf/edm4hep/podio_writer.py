@@ -1,9 +1,10 @@
 """Writing through podio itself (``podio.root_io.Writer``), where a Key4hep release provides podio.
 
 Same interface as :class:`k4mlpf.edm4hep.writer.EDM4hepWriter` (``write_events``,
-``write_metadata``, ``close``, ``abort``), same record form in, same atomic temporary-name-then-rename.
-In a Key4hep environment this backend is required: podio's compiled dictionaries already define the
-``edm4hep::...Data`` structs that the ROOT backend would otherwise declare itself.
+``write_metadata``, ``write_frames``, ``close``, ``abort``), same record form in, same atomic
+temporary-name-then-rename. Chosen where podio's Python bindings load; where only podio's compiled
+dictionaries do (e.g. podio >= 1.3 with a C++17 ROOT), the ROOT backend uses those dictionaries
+instead of declaring its own structs (:mod:`.root_dictionaries`).
 
 Objects are built one by one through the EDM4hep Python bindings (that is the only way podio's
 Python API offers), members by their setters, vector members by ``addTo...``, relations and links
@@ -28,7 +29,30 @@ from .refs import LINK_COLLECTION_TYPES
 _LINK_CLASS = {v: k.removeprefix("edm4hep::") + "Collection" for k, v in LINK_COLLECTION_TYPES.items()}
 
 
+_PODIO_IMPORTS: bool | None = None
+
+
 def podio_available() -> bool:
+    """Whether ``import podio, edm4hep`` works (a Key4hep release with working Python bindings).
+
+    Tried first in a child process: where the bindings cannot load (podio >= 1.3 with a C++17
+    ROOT), a failed import leaves ROOT's interpreter half-parsed and prints pages of C++ errors,
+    which must not happen in the process that then writes with ROOT.
+    """
+    global _PODIO_IMPORTS
+    if _PODIO_IMPORTS is None:
+        import importlib.util
+        import subprocess
+        import sys
+
+        if importlib.util.find_spec("podio") is None or importlib.util.find_spec("edm4hep") is None:
+            _PODIO_IMPORTS = False
+        else:
+            probe = subprocess.run([sys.executable, "-c", "import podio, edm4hep"], capture_output=True,
+                                   timeout=300)
+            _PODIO_IMPORTS = probe.returncode == 0
+    if not _PODIO_IMPORTS:
+        return False
     try:
         import edm4hep  # noqa: F401
         import podio  # noqa: F401
@@ -61,13 +85,16 @@ class PodioWriter(AtomicOutput):
         self._closed = False
         self.num_events = 0
 
-    def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str], parameters=None) -> None:
+    def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str], parameters=None, *,
+                     subsets=()) -> None:
         try:
             n = len(next(iter(collections.values()))) if collections else 0
             params = list(parameters) if parameters is not None else [{}] * n
+            subsets = frozenset(subsets)
             for event in range(n):
                 frame = self._podio.Frame()
-                for name, coll in self._event_collections({k: v[event] for k, v in collections.items()}, types):
+                for name, coll in self._event_collections({k: v[event] for k, v in collections.items()}, types,
+                                                          subsets):
                     frame.put(coll, name)
                 self._put_parameters(frame, params[event])
                 self._writer.write_frame(frame, "events")
@@ -78,6 +105,12 @@ class PodioWriter(AtomicOutput):
 
     def write_metadata(self, parameters: Mapping) -> None:
         self._metadata = dict(parameters)
+
+    def write_frames(self, category: str, frames) -> None:
+        for params in frames:
+            frame = self._podio.Frame()
+            self._put_parameters(frame, params)
+            self._writer.write_frame(frame, category)
 
     def close(self) -> None:
         if self._closed:
@@ -96,7 +129,7 @@ class PodioWriter(AtomicOutput):
             os.remove(self._tmp)
 
     # -- internals -------------------------------------------------------------------------------
-    def _event_collections(self, records: Mapping[str, ak.Array], types: Mapping[str, str]):
+    def _event_collections(self, records: Mapping[str, ak.Array], types: Mapping[str, str], subsets=frozenset()):
         edm = self._edm4hep
         built, objects = {}, {}
         for name, rows in records.items():  # pass 1: objects and their plain/vector members
@@ -104,6 +137,10 @@ class PodioWriter(AtomicOutput):
             cls = _LINK_CLASS.get(ctype) or ctype.removeprefix("edm4hep::")
             coll = getattr(edm, cls)()
             objs = []
+            if name in subsets:  # filled in pass 2, with the objects it points to
+                coll.setSubsetCollection()
+                built[name], objects[name] = coll, objs
+                continue
             for row in ak.to_list(rows):
                 obj = coll.create()
                 for key, value in row.items():
@@ -117,7 +154,13 @@ class PodioWriter(AtomicOutput):
                 objs.append(obj)
             built[name], objects[name] = coll, objs
         by_id = {collection_id(name): name for name in records}
-        for name, rows in records.items():  # pass 2: relations and links
+        for name, rows in records.items():  # pass 2: subset collections, relations and links
+            if name in subsets:
+                for ref in ak.to_list(rows):
+                    target = self._resolve(ref, by_id, objects)
+                    if target is not None:
+                        built[name].push_back(target)
+                continue
             for obj, row in zip(objects[name], ak.to_list(rows)):
                 for key, value in row.items():
                     if _is_ref(value):

@@ -4,9 +4,12 @@ A collection ``C`` comes back as one awkward array over events, ``N * var * {...
 holds every member of the EDM4hep type under its EDM4hep name (components nested: ``position.x``),
 every vector member as a list (``trackStates``), every relation as ``{index, collectionID}`` (a
 list for one-to-many, a single record for one-to-one; index -2 means unset) and, for links,
-``from``/``to`` (``rec``/``sim`` for EDM4hep 0.10 associations). Names resolve with
-:meth:`EDM4hepFile.collection_name`. The record is built straight from the columns podio wrote,
-vectorized over all events: no Python loop over events or objects.
+``from``/``to`` (``rec``/``sim`` for EDM4hep 0.10 associations). A subset collection comes back
+as the references it holds, ``N * var * {index, collectionID}``. Names resolve with
+:meth:`EDM4hepFile.collection_name`. Which satellite branches (``_C_<member>``) belong to a
+collection is read from the file's own datamodel definition (``EDMDefinitions``); only for types it
+does not define are they found from the branch names alone. The record is built straight from the
+columns podio wrote, vectorized over all events: no Python loop over events or objects.
 
 ``schema="current"`` (the default) presents files of older EDM4hep versions under today's member
 names (Cluster ``phi`` -> ``iPhi``, ReconstructedParticle ``type`` -> ``PDG``, association
@@ -29,6 +32,7 @@ import numpy as np
 import uproot
 
 from .errors import CollectionNotFoundError, EDM4hepError, NotPodioFileError
+from .evolution import MEMBER_RENAMES, TYPE_RENAMES
 from .metadata import CollectionInfo, FileMetadata, read_metadata
 
 _ARRAY_SUFFIX = re.compile(r"\[\d+\]$")
@@ -36,11 +40,7 @@ _GP_TYPES = (("Int", "int"), ("Float", "float"), ("Double", "double"), ("String"
 _OLD_GP_TYPES = (("_intMap", "int"), ("_floatMap", "float"), ("_doubleMap", "double"),
                  ("_stringMap", "std::string"))
 
-# Member renames between EDM4hep versions, applied with schema="current": (type suffix, old, new).
-_CURRENT_NAMES = {
-    "edm4hep::Cluster": {"phi": "iPhi"},
-    "edm4hep::ReconstructedParticle": {"type": "PDG", "startVertex": "decayVertex"},
-}
+# schema="current": member renames between EDM4hep versions are evolution.MEMBER_RENAMES; associations:
 _ASSOCIATION_NAMES = {"rec": "from", "sim": "to"}
 
 
@@ -270,12 +270,48 @@ class EDM4hepFile:
                                f"data branch", file_path=self.path)
         columns = _data_columns(tree, data, self.is_rntuple)
         ranged = sorted({c[: -len("_begin")] for c in columns if c.endswith("_begin")})
-        # branches "_<name>_<member>" that belong to this collection (longest collection-name match)
         prefix = f"_{data}_"
-        extra = [k for k in keys if k.startswith(prefix) and self._owner_of(k, tree) == data]
-        members = {k[len(prefix):]: k for k in extra}
+        declared = self._declared_members(info)
+        if declared is not None:  # the file's own datamodel names every satellite branch
+            present = set(keys)
+            members = {m: f"{prefix}{m}" for m in declared if f"{prefix}{m}" in present}
+            unset = [m for m in declared if m not in members and m not in ranged]
+        else:  # no definition of this type: branches "_<name>_<member>" owned by this collection
+            extra = [k for k in keys if k.startswith(prefix) and self._owner_of(k, tree) == data]
+            members = {k[len(prefix):]: k for k in extra}
+            unset = []
         return _CollectionBranches(data=data, columns=columns, ranged=ranged, members=members,
-                                   user_data=info.is_user_data)
+                                   user_data=info.is_user_data, unset=unset)
+
+    def _declared_members(self, info: CollectionInfo) -> list[str] | None:
+        """Relations and vector members of the collection's type, from the file's EDMDefinitions.
+
+        None when the file carries no definition of the type (then the branches are found from
+        the file's structure alone).
+        """
+        if info.is_user_data:
+            return []
+        if info.type.startswith("podio::LinkCollection<"):
+            return ["from", "to"]
+        specs = self.__dict__.get("_specs")
+        if specs is None:
+            specs = {}
+            for model in self.metadata.datamodels:
+                try:
+                    definition = self.metadata.datamodel_definition(model)
+                except ValueError:  # not JSON (very old podio wrote nothing else, but be safe)
+                    continue
+                for name, spec in (definition.get("datatypes") or {}).items():
+                    specs.setdefault(name, spec)
+            self._specs = specs
+        spec = specs.get(info.value_type)
+        if spec is None:
+            return None
+        names = []
+        for section in ("OneToManyRelations", "OneToOneRelations", "VectorMembers"):
+            for text in spec.get(section) or []:
+                names.append(text.split("//", 1)[0].split()[-1].split("[", 1)[0].split("{", 1)[0])
+        return names
 
     def _owner_of(self, branch: str, tree) -> str | None:
         owners = [name for name in self._id_to_name.values() if branch.startswith(f"_{name}_")]
@@ -283,8 +319,10 @@ class EDM4hepFile:
 
     def _assemble(self, info: CollectionInfo, branches: "_CollectionBranches", raw: ak.Array,
                   schema: str) -> ak.Array:
-        if branches.subset or branches.user_data:
+        if branches.user_data:
             return raw[branches.data]
+        if branches.subset:  # N * var * {index, collectionID}: references into other collections
+            return _nest_columns(raw[branches.data], self.is_rntuple)
         objects = _nest_columns(raw[branches.data], self.is_rntuple)  # N * var * record
         obj_offsets, record = _list_parts(objects)
         fields = {f: record[f] for f in record.fields if not _is_range_field(f, branches.ranged)}
@@ -298,6 +336,8 @@ class EDM4hepFile:
                 ranges_done.add(member)
             else:  # one-to-one relation (or link from/to): one entry per object
                 fields[member] = _list_parts(values)[1].layout
+        for member in branches.unset:  # a declared one-to-one relation without branch: unset
+            fields[member] = _unset_refs(len(record))
         for member in branches.ranged:  # ranged member whose branch is absent: empty lists
             if member not in ranges_done:
                 fields[member] = ak.contents.ListOffsetArray(
@@ -330,13 +370,21 @@ def _check_root_header(path: str) -> None:
 
 
 class _CollectionBranches:
-    def __init__(self, data, columns=(), ranged=(), members=None, subset=False, user_data=False):
+    def __init__(self, data, columns=(), ranged=(), members=None, subset=False, user_data=False, unset=()):
         self.data, self.columns, self.ranged = data, list(columns), list(ranged)
+        self.unset = list(unset)
         self.members = dict(members or {})
         self.subset, self.user_data = subset, user_data
 
     def all(self) -> list[str]:
         return [self.data, *self.members.values()]
+
+
+def _unset_refs(n: int):
+    """``n`` unset one-to-one relations, as podio reads a relation that was never written."""
+    return ak.contents.RecordArray(
+        [ak.contents.NumpyArray(np.full(n, -2, np.int32)), ak.contents.NumpyArray(np.zeros(n, np.uint32))],
+        ["index", "collectionID"], length=n)
 
 
 def _clip_range(start, stop, n) -> tuple[int, int]:
@@ -463,13 +511,24 @@ def _as_layout(value):
 
 
 def _rename_to_current(info: CollectionInfo, fields: dict) -> dict:
-    renames = dict(_CURRENT_NAMES.get(info.value_type, {}))
+    renames = dict(MEMBER_RENAMES.get(TYPE_RENAMES.get(info.value_type, info.value_type), {}))
     if info.is_link and "rec" in fields and "sim" in fields:
         renames.update(_ASSOCIATION_NAMES)
     if not renames:
         return fields
     return {renames.get(k, k) if renames.get(k, k) not in fields or k == renames.get(k, k) else k: v
             for k, v in fields.items()}
+
+
+def current_names(info: CollectionInfo, objects: ak.Array) -> ak.Array:
+    """A collection read with ``schema="file"`` under today's member names (as ``schema="current"``)."""
+    fields = ak.fields(objects)
+    if not fields:
+        return objects
+    renamed = _rename_to_current(info, dict.fromkeys(fields))
+    if list(renamed) == fields:
+        return objects
+    return ak.zip({new: objects[old] for old, new in zip(fields, renamed)}, depth_limit=2)
 
 
 def open_file(path: str | os.PathLike) -> EDM4hepFile:

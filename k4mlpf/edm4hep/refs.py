@@ -21,6 +21,7 @@ LINK_COLLECTION_TYPES = {
     "edm4hep::ClusterMCParticleLink": "podio::LinkCollection<edm4hep::Cluster,edm4hep::MCParticle>",
     "edm4hep::TrackMCParticleLink": "podio::LinkCollection<edm4hep::Track,edm4hep::MCParticle>",
     "edm4hep::CaloHitSimCaloHitLink": "podio::LinkCollection<edm4hep::CalorimeterHit,edm4hep::SimCalorimeterHit>",
+    "edm4hep::TrackerHitSimTrackerHitLink": "podio::LinkCollection<edm4hep::TrackerHit,edm4hep::SimTrackerHit>",
     "edm4hep::VertexRecoParticleLink": "podio::LinkCollection<edm4hep::Vertex,edm4hep::ReconstructedParticle>",
 }
 

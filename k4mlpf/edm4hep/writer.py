@@ -8,6 +8,12 @@ links with ``_L_from``/``_L_to``, frame parameters in ``GP<Type>Keys``/``GP<Type
 (``podio::root_utils::CollectionWriteInfo``), ``PodioBuildVersion``, ``EDMDefinitions`` and
 ``edm4hep___Version``. Collection IDs are MurmurHash3 of the names, as podio computes them.
 
+Subset collections are written as podio writes them (one ``<name>_objIdx`` branch of
+``podio::ObjectID``); categories other than ``events``/``metadata`` as frames of parameters
+(:meth:`EDM4hepWriter.write_frames`). Where podio's compiled dictionaries are loaded or loadable (a
+Key4hep environment), the structs are not declared but taken from them (:mod:`.root_dictionaries`).
+``copy_with_additions`` converts older EDM4hep versions to this layout (:mod:`.evolution`).
+
 Columns are copied, never objects: each collection of a chunk of events becomes one numpy
 structured array (the aligned twin of the C++ struct), and each event's slice is ``memcpy``'d into
 the branch's ``std::vector``. The output is written under a temporary name and renamed only when
@@ -20,6 +26,7 @@ the file is complete; on any error the temporary file is removed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import tempfile
 import threading
@@ -30,7 +37,8 @@ import numpy as np
 
 from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
 from ..atomic import AtomicOutput
-from .errors import EDM4hepError, WriteError
+from . import root_dictionaries as dictionaries
+from .errors import EDM4hepError, SchemaEvolutionWarning, WriteError
 from .murmur import collection_id
 
 _REF_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
@@ -53,8 +61,16 @@ def _root():
 
 
 def _declare(registry: Registry):
-    """Declare podio's helper types and the registry's structs to ROOT, each once per process."""
+    """Declare podio's helper types and the registry's structs to ROOT, each once per process.
+
+    Returns (ROOT, whether the real podio/EDM4hep dictionaries are used): where ROOT knows podio's
+    compiled dictionary (a Key4hep environment), nothing is declared that could clash with it (see
+    :mod:`.root_dictionaries`).
+    """
     ROOT = _root()
+    if "podio" not in _DECLARED and dictionaries.podio_dictionaries(ROOT):
+        dictionaries.declare(ROOT)
+        return ROOT, True
     with _ROOT_LOCK:
         if not _DECLARED:
             if not ROOT.gInterpreter.Declare(Registry.PRELUDE):
@@ -68,7 +84,7 @@ def _declare(registry: Registry):
             _DECLARED.add(name)
         for name in registry.cpp_type_names():
             ROOT.TClass.GetClass(name)  # components need their TClass before any container of them
-    return ROOT
+    return ROOT, False
 
 
 class EDM4hepWriter(AtomicOutput):
@@ -81,7 +97,7 @@ class EDM4hepWriter(AtomicOutput):
         if not os.path.isdir(directory):
             raise WriteError("output directory does not exist", file_path=self.path)
         self.registry = registry or Registry()
-        self._ROOT = _declare(self.registry)
+        self._ROOT, self._dict = _declare(self.registry)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{os.path.basename(self.path)}.", suffix=".tmp",
                                          dir=directory)
         os.close(fd)
@@ -99,21 +115,25 @@ class EDM4hepWriter(AtomicOutput):
         self._collections: dict[str, DataLayout] = {}
         self._gp: dict[str, object] = {}
         self._metadata_params: dict | None = None
+        self._frames: dict[str, list[dict]] = {}  # other categories: frames of parameters only
         self._gp_filled = False  # whether the events' parameter branches hold something to clear
         self._closed = False
         self.num_events = 0
 
     # -- public --------------------------------------------------------------------------------
     def write_events(self, collections: Mapping[str, ak.Array], types: Mapping[str, str],
-                     parameters: Iterable[Mapping[str, list]] | None = None) -> None:
+                     parameters: Iterable[Mapping[str, list]] | None = None, *,
+                     subsets: Iterable[str] = ()) -> None:
         """Append the events of ``collections`` (name -> ``N * var * record``) to the file.
 
         ``types`` gives each collection's podio type (see :func:`refs.collection_type`);
         ``parameters`` optionally gives each event's frame parameters, ``{name: [values]}`` (type
         inferred: str, int, float -> double) or podio's typed form ``{name: {"float": [values]}}``.
+        Collections named in ``subsets`` are subset collections: ``N * var * {index, collectionID}``
+        references to objects of other collections, written as podio does (``<name>_objIdx``).
         """
         try:
-            self._write_events(collections, types, parameters)
+            self._write_events(collections, types, parameters, frozenset(subsets))
         except Exception:
             self.abort()
             raise
@@ -121,6 +141,14 @@ class EDM4hepWriter(AtomicOutput):
     def write_metadata(self, parameters: Mapping[str, list]) -> None:
         """Frame parameters of the ``metadata`` frame (e.g. ``<coll>__CellIDEncoding``)."""
         self._metadata_params = dict(parameters)
+
+    def write_frames(self, category: str, frames: Iterable[Mapping[str, list]]) -> None:
+        """Frames of parameters (no collections) of another category, e.g. k4FWCore's
+        ``configuration_metadata`` or ddsim's ``runs``, in the form of :meth:`write_events`."""
+        if category in ("events", "metadata", "podio_metadata"):
+            raise WriteError(f"category {category!r} is written by write_events/write_metadata",
+                             file_path=self.path)
+        self._frames[category] = [dict(frame) for frame in frames]
 
     def close(self) -> None:
         """Finish the file and move it to its final name."""
@@ -150,7 +178,7 @@ class EDM4hepWriter(AtomicOutput):
         if os.path.exists(self._tmp):
             os.remove(self._tmp)
 
-    def _write_events(self, collections, types, parameters) -> None:
+    def _write_events(self, collections, types, parameters, subsets=frozenset()) -> None:
         names = list(collections)
         missing = [n for n in names if n not in types]
         if missing:
@@ -166,7 +194,8 @@ class EDM4hepWriter(AtomicOutput):
             self._file.cd()
             self._events = self._ROOT.TTree("events", "events")
             for name in names:
-                self._collections[name] = self._layout(name, types[name])
+                layout = self._layout(name, types[name])
+                self._collections[name] = dataclasses.replace(layout, subset=name in subsets)
                 self._book(name, self._collections[name])
             self._book_gp(self._events, self._gp)
         elif set(names) != set(self._collections):
@@ -182,10 +211,15 @@ class EDM4hepWriter(AtomicOutput):
             self._fill_in_cpp(columns, n_events)
             return
         self._gp_filled = True
-        assign = self._ROOT.k4mlpf_assign
         fill = self._events.Fill
-        targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data, buf.dtype.itemsize,
-                    off) for b, buf, off in columns]
+        if self._dict:
+            assign = self._ROOT.k4mlpf_dict_assign
+            targets = [(self._branches[b][0].address, _bind(assign, self._branches[b][0].proxy), buf,
+                        buf.ctypes.data, buf.dtype.itemsize, off) for b, buf, off in columns]
+        else:
+            assign = self._ROOT.k4mlpf_assign
+            targets = [(self._branches[b][0], assign[self._branches[b][1]], buf, buf.ctypes.data,
+                        buf.dtype.itemsize, off) for b, buf, off in columns]
         for event in range(n_events):
             for vector, fn, _keep, base, size, offsets in targets:
                 lo, hi = offsets[event], offsets[event + 1]
@@ -197,6 +231,9 @@ class EDM4hepWriter(AtomicOutput):
 
     def _fill_in_cpp(self, columns: list, n_events: int) -> None:
         ROOT = self._ROOT
+        if self._dict:
+            self._fill_with_dictionaries(columns, n_events)
+            return
         if not hasattr(self, "_assigners"):
             self._assigners: dict[str, int] = {}
         functions, vectors, bases, sizes, offsets, keep = [], [], [], [], [], []
@@ -219,13 +256,59 @@ class EDM4hepWriter(AtomicOutput):
             raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
         del keep
 
+    def _fill_with_dictionaries(self, columns: list, n_events: int) -> None:
+        proxies, vectors, bases, sizes, offsets, keep = [], [], [], [], [], []
+        for branch, buffer, off in columns:
+            vector = self._branches[branch][0]
+            if buffer.dtype.itemsize != vector.increment:
+                raise WriteError(f"branch {branch!r}: {buffer.dtype.itemsize}-byte elements for a {vector.cls} "
+                                 f"of {vector.increment}-byte elements", file_path=self.path)
+            off = np.ascontiguousarray(off, dtype=np.int64)
+            keep += [buffer, off]
+            proxies.append(vector.proxy)
+            vectors.append(vector.address)
+            bases.append(buffer.ctypes.data)
+            sizes.append(buffer.dtype.itemsize)
+            offsets.append(off.ctypes.data)
+        arrays = [np.asarray(a, dtype=np.uint64) for a in (proxies, vectors, bases, sizes, offsets)]
+        done = self._ROOT.k4mlpf_dict_fill_events(self._events, len(columns), *arrays, n_events)
+        self.num_events += int(done)
+        if done != n_events:
+            raise WriteError(f"ROOT failed to fill event {self.num_events}", file_path=self.path)
+        del keep
+
+    def can_write(self, collection_type: str) -> bool:
+        """Whether collections of this type can be written (known layout; where the real podio
+        dictionaries are used, a dictionary for the struct and its vector members)."""
+        if not self.registry.knows(collection_type):
+            return False
+        if not self._dict:
+            return True
+        layout = self.registry.layout(collection_type)
+        elements = [layout.data_type] + [_cpp_element(m.type) for m in layout.vector_members]
+        return all(dictionaries.has_dictionary(self._ROOT, e) for e in elements if "::" in e)
+
     def _layout(self, name: str, collection_type: str) -> DataLayout:
         try:
-            return self.registry.layout(collection_type)
+            layout = self.registry.layout(collection_type)
         except KeyError as err:
             raise WriteError(f"collection {name!r}: {err.args[0]}", file_path=self.path) from None
+        if self._dict:
+            try:
+                if not layout.user_data:
+                    dictionaries.check_layout(self._ROOT, layout.data_type, layout.dtype)
+                for member in layout.vector_members:
+                    element = _cpp_element(member.type)
+                    if "::" in element:
+                        dictionaries.check_layout(self._ROOT, element, _element_dtype(self.registry, member.type))
+            except EDM4hepError as err:
+                raise WriteError(f"collection {name!r}: {err}", file_path=self.path) from None
+        return layout
 
     def _book(self, name: str, layout: DataLayout) -> None:
+        if layout.subset:
+            self._add_branch(f"{name}_objIdx", "podio::ObjectID")
+            return
         self._add_branch(name, layout.data_type)
         for member in layout.one_to_many:
             self._add_branch(f"_{name}_{member.name}", "podio::ObjectID")
@@ -237,6 +320,14 @@ class EDM4hepWriter(AtomicOutput):
     def _add_branch(self, branch: str, cpp_type: str) -> None:
         import warnings
 
+        if self._dict:
+            try:
+                vector = dictionaries.DictVector(self._ROOT, cpp_type)
+            except EDM4hepError as err:
+                raise WriteError(f"branch {branch!r}: {err}", file_path=self.path) from None
+            self._ROOT.k4mlpf_dict_branch(self._events, branch, vector.cls, vector.address, self._basket, 99)
+            self._branches[branch] = (vector, cpp_type)
+            return
         vector = self._ROOT.std.vector[cpp_type]()
         with warnings.catch_warnings():
             # ROOT warns for every interpreted struct nested in another (edm4hep::Vector3f in ClusterData)
@@ -261,6 +352,11 @@ class EDM4hepWriter(AtomicOutput):
                              file_path=self.path) from err
         offsets = _offsets(counts)
         n = int(offsets[-1])
+        if layout.subset:
+            data = np.zeros(n, _REF_DTYPE)
+            _fill(data, flat, f"{name} (subset collection)", self.path)
+            yield f"{name}_objIdx", data, offsets
+            return
         if layout.user_data:
             data = np.zeros(n, layout.dtype)
             _fill(data, flat, name, self.path)
@@ -350,27 +446,36 @@ class EDM4hepWriter(AtomicOutput):
             self._events = ROOT.TTree("events", "events")
             self._book_gp(self._events, self._gp)
         self._events.Write("", ROOT.TObject.kOverwrite)  # no stale auto-saved cycles
-        if self._metadata_params is not None:  # podio writes only the categories a job filled
-            meta_tree = ROOT.TTree("metadata", "metadata")
+        for category, frames in self._parameter_frames():  # podio writes only the categories a job filled
+            meta_tree = ROOT.TTree(category, category)
             meta_gp: dict = {}
             self._book_gp(meta_tree, meta_gp)
-            self._set_gp(meta_gp, self._metadata_params)
-            meta_tree.Fill()
+            for frame in frames:
+                self._set_gp(meta_gp, frame)
+                meta_tree.Fill()
             meta_tree.Write("", ROOT.TObject.kOverwrite)
         self._write_podio_metadata()
 
+    def _parameter_frames(self) -> list[tuple[str, list[dict]]]:
+        """Categories without collections: 'metadata', then any other, in the order written."""
+        out = [("metadata", [self._metadata_params])] if self._metadata_params is not None else []
+        return out + list(self._frames.items())
+
     def _write_podio_metadata(self) -> None:
+        if self._dict:
+            self._write_podio_metadata_with_dictionaries()
+            return
         ROOT = self._ROOT
         tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
         keep = []
-        categories = ([("metadata", {})] if self._metadata_params is not None else []) + [("events", self._collections)]
+        categories = [(name, {}) for name, _ in self._parameter_frames()] + [("events", self._collections)]
         for category, collections in categories:
             infos = ROOT.std.vector["podio::root_utils::CollectionWriteInfo"]()
             for name, layout in collections.items():
                 info = ROOT.podio.root_utils.CollectionWriteInfo()
                 info.collectionID = collection_id(name)
                 info.dataType = layout.collection_type
-                info.isSubset = False
+                info.isSubset = layout.subset
                 info.schemaVersion = layout.schema_version
                 info.name = name
                 info.storageType = f"std::vector<{layout.data_type}>"
@@ -392,6 +497,52 @@ class EDM4hepWriter(AtomicOutput):
         tree.Write("", ROOT.TObject.kOverwrite)
 
 
+    def _write_podio_metadata_with_dictionaries(self) -> None:
+        """``podio_metadata`` as podio writes it, every podio struct made by its dictionary."""
+        ROOT = self._ROOT
+        tree = ROOT.TTree("podio_metadata", "metadata tree for podio I/O functionality")
+        info_cls = "podio::root_utils::CollectionWriteInfo"
+        offset = {m: int(ROOT.k4mlpf_dict_offset(info_cls, m))
+                  for m in ("collectionID", "dataType", "isSubset", "schemaVersion", "name", "storageType")}
+        keep = []
+        categories = [(name, {}) for name, _ in self._parameter_frames()] + [("events", self._collections)]
+        for category, collections in categories:
+            infos = dictionaries.DictVector(ROOT, info_cls)
+            first = int(ROOT.k4mlpf_dict_resize(infos.proxy, infos.address, len(collections)))
+            for i, (name, layout) in enumerate(collections.items()):
+                at = first + i * infos.increment
+                ROOT.k4mlpf_dict_set_u32(at, offset["collectionID"], collection_id(name))
+                ROOT.k4mlpf_dict_set_string(at, offset["dataType"], layout.collection_type)
+                ROOT.k4mlpf_dict_set_bool(at, offset["isSubset"], layout.subset)
+                ROOT.k4mlpf_dict_set_u32(at, offset["schemaVersion"], layout.schema_version)
+                ROOT.k4mlpf_dict_set_string(at, offset["name"], name)
+                ROOT.k4mlpf_dict_set_string(at, offset["storageType"], f"std::vector<{layout.data_type}>")
+            ROOT.k4mlpf_dict_branch(tree, f"{category}___CollectionTypeInfo", infos.cls, infos.address,
+                                    self._basket, 99)
+            keep.append(infos)
+
+        def version(branch: str, numbers) -> None:
+            obj = int(ROOT.k4mlpf_dict_new("podio::version::Version"))
+            for part, number in zip(("major", "minor", "patch"), numbers):
+                ROOT.k4mlpf_dict_set_u16(obj, int(ROOT.k4mlpf_dict_offset("podio::version::Version", part)), number)
+            ROOT.k4mlpf_dict_branch(tree, branch, "podio::version::Version", obj, 32000, 99)
+
+        version("PodioBuildVersion", PODIO_VERSION)
+        definitions = ROOT.std.vector["std::tuple<std::string,std::string>"]()
+        definitions.push_back(ROOT.std.make_tuple["std::string", "std::string"](
+            "edm4hep", self.registry.definition_json()))
+        tree.Branch("EDMDefinitions", definitions, self._basket, 99)
+        version("edm4hep___Version", EDM4HEP_VERSION)
+        keep.append(definitions)
+        tree.Fill()
+        tree.Write("", ROOT.TObject.kOverwrite)
+
+
+def _bind(assign, proxy: int):
+    """``assign(vector, buffer, n)`` for one proxy (the declaring path's signature)."""
+    return lambda vector, buffer, n: assign(proxy, vector, buffer, n)
+
+
 def _offsets(counts: np.ndarray) -> np.ndarray:
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
@@ -400,7 +551,8 @@ def _offsets(counts: np.ndarray) -> np.ndarray:
 
 def _cpp_element(cpp_type: str) -> str:
     return {"std::int32_t": "int", "std::uint32_t": "unsigned int", "std::int64_t": "long",
-            "std::uint64_t": "unsigned long", "std::int16_t": "short"}.get(cpp_type, cpp_type)
+            "std::uint64_t": "unsigned long", "std::int16_t": "short",
+            "std::uint16_t": "unsigned short"}.get(cpp_type, cpp_type)
 
 
 def _element_dtype(registry: Registry, cpp_type: str) -> np.dtype:
@@ -483,31 +635,38 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                         progress: Callable[[int], None] | None = None) -> int:
     """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
 
-    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` and the open
-    source file, and returns ``(collections, types)`` of the new collections. Frame parameters and
-    the ``metadata`` frame are copied. Returns the number of events written.
+    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` (under today's
+    member names, as ``EDM4hepFile.arrays(schema="current")`` gives them) and the open source file,
+    and returns ``(collections, types)`` of the new collections. Frame parameters and the
+    ``metadata`` frame are copied. Returns the number of events written.
+
+    The output has today's layout (EDM4hep 1.x, podio >= 1.3) whatever the input's EDM4hep version:
+    see :mod:`k4mlpf.edm4hep.evolution`. What cannot be converted is named in one
+    :class:`SchemaEvolutionWarning` and left out.
     """
-    from .reader import EDM4hepFile
+    from .evolution import plan_conversion
+    from .podio_writer import open_writer
+    from .reader import EDM4hepFile, current_names
 
     with EDM4hepFile(input_path) as source:
         infos = source.collections("events")
-        old = [n for n, i in infos.items() if i.schema_version < 6 and not (i.is_link or i.is_user_data)]
-        if old:
-            raise EDM4hepError(f"cannot copy collections of EDM4hep schema < 6 ({old}): convert the file to "
-                               "EDM4hep 1.x first", file_path=source.path)
-        registry = Registry().with_definition(source.metadata.datamodel_definition("edm4hep"))
-        types = {n: i.type for n, i in infos.items() if not i.is_subset}
-        from .podio_writer import open_writer
-
-        with open_writer(output_path, registry=registry) as writer:
-            if "metadata" in source.categories and source.num_entries("metadata"):
-                writer.write_metadata(source.parameters("metadata")[0])
+        dropped_types: set[str] = set()
+        conversion = plan_conversion(infos, source.metadata.datamodel_definition("edm4hep"), dropped_types)
+        names = list(conversion.plans)
+        with open_writer(output_path, registry=conversion.registry) as writer:
+            can_write = getattr(writer, "can_write", None)
+            if can_write is not None:  # e.g. no dictionary for a type the loaded EDM4hep lacks
+                for name in [n for n, t in conversion.types.items() if not can_write(t)]:
+                    dropped_types.add(name)
+                    del conversion.plans[name]
+                names = list(conversion.plans)
+            _copy_other_categories(source, writer, dropped_types)
             start = 0
-            for chunk in source.iterate(list(types), step_size=step_size, schema="file"):
+            for chunk in source.iterate(names, step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start
-                collections, all_types = dict(chunk), dict(types)
+                collections, all_types = conversion.apply(chunk)
                 if produce is not None:
-                    view = {n: chunk[n] for n in (inputs or [])}
+                    view = {n: current_names(infos[n], chunk[n]) for n in (inputs or []) if n in chunk}
                     new, new_types = produce(view, source)
                     clash = set(new) & set(collections)
                     if clash:
@@ -516,8 +675,38 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                     collections.update(new)
                     all_types.update(new_types)
                 params = source.parameters("events", entry_start=start, entry_stop=stop)
-                writer.write_events(collections, all_types, params)
+                writer.write_events(collections, all_types, params, subsets=conversion.subsets)
                 if progress is not None:
                     progress(stop - start)
                 start = stop
-            return writer.num_events
+            n_events = writer.num_events
+        if dropped_types or conversion.dropped:
+            _warn_lost(source, output_path, [f"collection {n} ({infos[n].type})" if n in infos else n
+                                             for n in sorted(dropped_types)] + sorted(conversion.dropped))
+        return n_events
+
+
+def _copy_other_categories(source, writer, dropped: set[str]) -> None:
+    """The frames of every category but 'events': their parameters (collections there are named)."""
+    for category in source.categories:
+        if category == "events" or not source.num_entries(category):
+            continue
+        if category == "metadata":
+            writer.write_metadata(source.parameters("metadata")[0])
+        elif hasattr(writer, "write_frames"):
+            writer.write_frames(category, source.parameters(category))
+        else:
+            dropped.add(f"category {category}")
+        for name in source.collections(category):  # not copied (no real file has them so far)
+            dropped.add(f"{category}/{name}")
+
+
+def _warn_lost(source, output_path, lost: list[str]) -> None:
+    """One warning naming everything of ``source`` that today's EDM4hep has no place for."""
+    import warnings
+
+    schema = source.metadata.datamodel_definition("edm4hep").get("schema_version", "?")
+    version = ".".join(map(str, source.edm4hep_version or ())) or f"schema {schema}"
+    warnings.warn(SchemaEvolutionWarning(
+        f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} (from {version}) and "
+        f"left out of {os.fspath(output_path)}: {', '.join(lost)}"), stacklevel=3)
