@@ -30,6 +30,10 @@ def _cmd_dump(args: argparse.Namespace) -> int:
 def _cmd_reco(args: argparse.Namespace) -> int:
     from .reco import reconstruct
 
+    if args.threads > 0:
+        import torch
+
+        torch.set_num_threads(args.threads)
     n = reconstruct(args.input, args.output, args.model, collection=args.collection, tracks=args.tracks,
                     clusters=args.clusters, device=args.device, batch_size=args.batch_size,
                     progress=not args.quiet, detector=args.detector, b_field=args.bfield,
@@ -94,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     reco.add_argument("--device", default="cpu", choices=["auto", "cpu", "cuda"],
                       help="where the model runs (auto: cuda if a GPU is visible)")
     reco.add_argument("--batch-size", type=positive_int, default=32, help="events per model call")
+    reco.add_argument("--threads", type=int, default=1,
+                      help="CPU threads of the model (0: PyTorch's default, all cores); 1 as k4run's TorchThreads, "
+                           "which suits batch jobs and shared machines")
     reco.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     reco.set_defaults(run=_cmd_reco)
 

@@ -69,8 +69,21 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 def run_command(prog: str, command: Callable[[], int | None], extra_errors: Iterable[type[BaseException]] = ()) -> int:
     """Run ``command()`` with the conventions of this module; returns the exit status."""
+    import warnings
+
+    from .edm4hep.errors import SchemaEvolutionWarning
+
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     errors = user_errors() + tuple(extra_errors)
+    show = warnings.showwarning
+
+    def one_line(message, category, *args, **kwargs):  # the project's own warnings read as notes to the user
+        if issubclass(category, SchemaEvolutionWarning):
+            print(f"{prog}: warning: {message}", file=sys.stderr)
+        else:
+            show(message, category, *args, **kwargs)
+
+    warnings.showwarning = one_line
     try:
         return int(command() or 0)
     except Terminated:
@@ -90,6 +103,7 @@ def run_command(prog: str, command: Callable[[], int | None], extra_errors: Iter
         return 2
     finally:
         signal.signal(signal.SIGTERM, previous)
+        warnings.showwarning = show
 
 
 def _message(err: BaseException) -> str:

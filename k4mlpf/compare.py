@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import awkward as ak
+import numpy as np
 
 from .edm4hep.reader import EDM4hepFile
 from .evaluation import jet_performance, met_performance, pfo_particles, truth_particles
@@ -50,9 +51,12 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
                 pieces[name].append(chunk[name])
     arrays = {name: ak.concatenate(v) if v else ak.Array([]) for name, v in pieces.items()}
     truth = truth_particles(arrays[mc])
-    result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {}}
+    result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {},
+              "classes": {"truth": class_totals(*_visible(arrays[mc]))}}
     curves = []
     for name in collections:
+        pfos = arrays[name]
+        result["classes"][name] = class_totals(_flat(pfos.PDG), _flat(pfos.charge), _flat(pfos.energy))
         reco = pfo_particles(arrays[name])
         jets = jet_performance(reco, truth)
         ratio, _ = jets.pop("ratio"), jets.pop("truth_pt")
@@ -70,10 +74,48 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
     return result
 
 
+def _flat(array) -> np.ndarray:
+    return ak.to_numpy(ak.flatten(array, axis=None))
+
+
+def _visible(mc):
+    """PDG, charge and energy of the visible final-state truth particles (physics.visible_final_state)."""
+    from .physics import visible_final_state
+
+    keep = visible_final_state(_flat(mc.generatorStatus), _flat(mc.PDG))
+    p2 = sum(_flat(c).astype(np.float64) ** 2 for c in (mc.momentum.x, mc.momentum.y, mc.momentum.z))
+    energy = np.sqrt(p2 + _flat(mc.mass).astype(np.float64) ** 2)
+    return _flat(mc.PDG)[keep], _flat(mc.charge)[keep], energy[keep]
+
+
+def class_totals(pdg, charge, energy) -> dict:
+    """Particles and energy per MLPF class (particles.class_of: the classes the model predicts)."""
+    from .model.columns import CLASS_NAMES
+    from .particles import class_of
+
+    cls = class_of(np.asarray(pdg), np.asarray(charge)) if len(pdg) else np.zeros(0, np.int64)
+    energy = np.asarray(energy, np.float64)
+    out = {name: {"n": int((cls == i).sum()), "energy": float(energy[cls == i].sum())}
+           for i, name in enumerate(CLASS_NAMES) if i > 0}
+    out["all"] = {"n": int(len(cls)), "energy": float(energy.sum())}
+    return out
+
+
 def table(result: dict) -> str:
     lines = [f"{result['file']}: {result['events']} events",
              f"{'collection':<16} {'jet median':>10} {'jet IQR/med':>12} {'jet eff':>8} {'MET ΔIQR [GeV]':>15}"]
     for name, jets in result["jets"].items():
         lines.append(f"{name:<16} {jets['response']['median']:>10.3f} {jets['response']['resolution']:>12.3f} "
                      f"{jets['efficiency']:>8.3f} {result['met'][name]['delta']['iqr']:>15.2f}")
+    classes = result.get("classes", {})
+    if classes:
+        names = list(classes)
+        lines.append("")
+        lines.append("particles (n / energy in GeV, summed over events) by class:")
+        lines.append(f"{'class':<16}" + "".join(f"{n:>22}" for n in names))
+        for cls in next(iter(classes.values())):
+            lines.append(f"{cls:<16}" + "".join(f"{classes[n][cls]['n']:>9d} / {classes[n][cls]['energy']:>9.1f}"
+                                                 for n in names))
+    if result["events"] < 100:
+        lines.append(f"note: {result['events']} event(s) are not statistics; the resolutions above say little")
     return "\n".join(lines)

@@ -23,7 +23,8 @@ from pathlib import Path
 # solenoid field [T] of each detector family (arXiv:2503.00131, Table 1)
 FAMILY_FIELDS = {"CLD": 2.0, "CLIC": 4.0}
 # the compact names of Key4hep's detectors, as they appear in file names and job options
-_COMPACT_NAME = re.compile(r"\b(CLD_o\d+_v\d+|CLIC_o\d+_v\d+|FCCee_o\d+_v\d+|ILD_[ls]\d+_v\d+)", re.IGNORECASE)
+_COMPACT_NAME = re.compile(r"(?<![A-Za-z0-9])(CLD_o\d+_v\d+|CLIC_o\d+_v\d+|FCCee_o\d+_v\d+|ILD_[ls]\d+_v\d+)",
+                           re.IGNORECASE)
 TRAINED_DIR = Path(__file__).resolve().parent / "trained"
 SHIPPED_MODELS = {"CLD": "mlpf_cld_small.pt"}  # family -> file in k4mlpf/trained/
 FIELD_TOLERANCE = 0.05  # T
@@ -79,11 +80,13 @@ def file_detector(f, detector: str | None = None, b_field: float | None = None) 
         stored = _first(meta, "k4mlpf_bfield_tesla")
         return DetectorInfo(str(name), float(stored) if stored is not None else field_of(name),
                             "the file's metadata")
-    for key, values in _parameters(f, "configuration_metadata").items():
-        for text in values.get("std::string", values.get("string", [])) if isinstance(values, dict) else []:
-            found = _COMPACT_NAME.search(str(text))
-            if found:
-                return DetectorInfo(found.group(1), field_of(found.group(1)), "the file's job configuration")
+    lines = [str(text) for values in _parameters(f, "configuration_metadata").values() if isinstance(values, dict)
+             for text in values.get("std::string", [])]
+    # the geometry service's compact file first (GeoSvc.detectors), then any mention (e.g. an input file name)
+    for line in sorted(lines, key=lambda text: "GeoSvc" not in text and "compact" not in text.lower()):
+        found = _COMPACT_NAME.search(line)
+        if found:
+            return DetectorInfo(found.group(1), field_of(found.group(1)), "the file's job configuration")
     return DetectorInfo(None, None, "nothing in the file says")
 
 
