@@ -3,7 +3,9 @@
 Reads tracks, clusters and their hits, runs the TorchScript algorithm module (the same file the
 Gaudi algorithm loads) and writes every input collection plus ``MLPFPFOs``
 (``edm4hep::ReconstructedParticle``: PDG, energy, momentum, charge, mass, goodnessOfPID = the class
-probability, and the track or cluster it came from) to a new file. Uses only the model file and the
+probability, and the track or cluster it came from), ``MLPFParticleIDs`` (the class probabilities)
+and, where the input has track/cluster truth links, ``MLPFMCTruthLink`` (``k4mlpf.reco_links``) to
+a new file. Uses only the model file and the
 I/O layer, never the trainer.
 """
 
@@ -25,6 +27,7 @@ from .edm4hep.writer import copy_with_additions
 from .elements import ElementCollections, Elements, offsets, pack_elements
 from .model import load_algorithm, read_metadata
 from .model.batch import pad_blocks, padded_to_elements
+from .reco_links import CLUSTER_LINKS, TRACK_LINKS, particle_ids, truth_links
 
 
 def size_ordered_batches(elements: Elements, batch_size: int) -> list[np.ndarray]:
@@ -120,15 +123,20 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike,
     device = check_device(device)
     check_output_file(output_path, [input_path])
     names = ElementCollections(tracks=tracks, clusters=clusters)
+    stem = collection.removesuffix("PFOs")
+    link_name, pid_name = f"{stem}MCTruthLink", f"{stem}ParticleIDs"
     with EDM4hepFile(input_path) as f:
         needed = names.needed(f)
         total = f.num_entries()
-        if collection in f.collections():
+        taken = [n for n in (collection, link_name, pid_name) if n in f.collections()]
+        if taken:
             from .edm4hep.errors import WriteError
 
-            raise WriteError(f"the input already has a collection {collection!r}; choose another --collection",
+            raise WriteError(f"the input already has a collection {taken[0]!r}; choose another --collection",
                              file_path=os.fspath(input_path))
         data_detector = file_detector(f, detector, b_field)
+        truth = [n for n in (TRACK_LINKS, CLUSTER_LINKS) if n in f.collections()]
+        needed += truth
     if model_path is None:
         model_path = shipped_model(data_detector)
         say(f"model: {model_path.name} (shipped for {data_detector.describe()})")
@@ -148,9 +156,15 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike,
         skipped.extend(skipped_elements(particles["skipped"], elements, names, events_done[0]))
         events_done[0] += len(elements)
         infos = source.collections()
-        out = particles_collection(particles, elements, tracks_id=infos[tracks].collection_id,
-                                   clusters_id=infos[clusters].collection_id)
-        return {collection: out}, {collection: collection_type("ReconstructedParticle")}
+        ids = {"tracks_id": infos[tracks].collection_id, "clusters_id": infos[clusters].collection_id}
+        out = particles_collection(particles, elements, **ids)
+        kept = {k: v[particles["cls"] != 0] for k, v in particles.items()}
+        made = {collection: out, pid_name: particle_ids(kept, ak.to_numpy(ak.num(out, axis=1)), collection)}
+        types = {collection: collection_type("ReconstructedParticle"), pid_name: collection_type("ParticleID")}
+        if truth:
+            made[link_name] = truth_links(out, chunk, collection, **ids)
+            types[link_name] = collection_type("RecoMCParticleLink")
+        return made, types
 
     n = copy_with_additions(input_path, output_path, produce, inputs=needed, step_size=step_size,
                             progress=bar.update)
