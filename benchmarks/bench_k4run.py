@@ -109,7 +109,7 @@ def standalone_parts(path: Path, model: str) -> dict[str, float]:
     import torch
 
     from k4mlpf.edm4hep import EDM4hepFile
-    from k4mlpf.edm4hep.writer import copy_with_additions
+    from k4mlpf.edm4hep.output import copy_with_additions
     from k4mlpf.elements import ElementCollections, pack_elements
     from k4mlpf.model import load_algorithm
     from k4mlpf.reco import run_model

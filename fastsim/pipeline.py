@@ -127,7 +127,7 @@ def run(cfg: RunConfig, output_path: str, jobs: int = 1, progress: bool = True) 
     """Simulate ``cfg.n_events`` events into ``output_path``; returns summed summary numbers."""
     from tqdm import tqdm
 
-    from k4mlpf.edm4hep.podio_writer import open_writer
+    from k4mlpf.edm4hep.output import open_writer
 
     card = _card(cfg.detector)
     tasks = [(cfg, c, n) for c, n in chunks(cfg)]

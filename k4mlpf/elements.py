@@ -20,8 +20,8 @@ import awkward as ak
 import numpy as np
 
 from .edm4hep.reader import EDM4hepFile
-from .model.columns import CLUSTER_COLUMNS, HIT_COLUMNS, SUBSYSTEM_ECAL, SUBSYSTEM_HCAL, SUBSYSTEM_OTHER, \
-    TRACK_COLUMNS
+from .model.columns import (CLUSTER_COLUMNS, HIT_COLUMNS, SUBSYSTEM_OTHER, TRACK_COLUMNS,  # noqa: F401
+                            subsystem_of)  # subsystem_of re-exported: the rule lives in the model's contract
 
 AT_IP, AT_FIRST_HIT = 1, 2
 
@@ -71,15 +71,6 @@ def hit_collections(f: EDM4hepFile) -> list[str]:
         if len(words) >= 2 and words[-1] == "hits":
             hit_type = words[0]
     return [n for n, i in f.collections().items() if i.value_type == hit_type and not i.is_subset]
-
-
-def subsystem_of(collection_name: str) -> int:
-    name = collection_name.upper()
-    if name.startswith("ECAL") or "ECAL" in name:
-        return SUBSYSTEM_ECAL
-    if name.startswith("HCAL") or "HCAL" in name:
-        return SUBSYSTEM_HCAL
-    return SUBSYSTEM_OTHER
 
 
 @dataclass

@@ -23,7 +23,7 @@ from .cli_support import check_device, check_output_file
 from .detector import check_model, file_detector, shipped_model
 from .edm4hep.reader import EDM4hepFile
 from .edm4hep.refs import collection_type
-from .edm4hep.writer import copy_with_additions
+from .edm4hep.output import copy_with_additions
 from .elements import ElementCollections, Elements, offsets, pack_elements
 from .model import load_algorithm, read_metadata
 from .model.batch import pad_blocks, padded_to_elements

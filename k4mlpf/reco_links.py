@@ -84,7 +84,6 @@ def particle_ids(particles: dict[str, np.ndarray], n_per_event: np.ndarray, coll
     model's output, in the order of the particle collection)."""
     prob = np.asarray(particles["probabilities"], np.float32).reshape(-1, 6)
     n = len(prob)
-    event = np.repeat(np.arange(len(n_per_event)), n_per_event)
     local = np.arange(n) - np.repeat(np.cumsum(n_per_event) - n_per_event, n_per_event)
     record = ak.zip({
         "type": np.asarray(particles["cls"], np.int32), "PDG": np.asarray(particles["pdg"], np.int32),

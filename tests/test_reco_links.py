@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from k4mlpf.edm4hep import EDM4hepFile
-from k4mlpf.edm4hep.murmur import collection_id
 from k4mlpf.reco import reconstruct
 
 

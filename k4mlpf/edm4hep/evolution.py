@@ -1,6 +1,6 @@
 """Schema evolution on write: the collections of any EDM4hep file in today's EDM4hep 1.x layout.
 
-A file of EDM4hep 0.10, 0.99 or a development version is copied (``writer.copy_with_additions``)
+A file of EDM4hep 0.10, 0.99 or a development version is copied (``output.copy_with_additions``)
 into the layout that current podio/EDM4hep read. What the file's own datamodel definition
 (``podio_metadata/EDMDefinitions``) says about each type drives the conversion:
 

@@ -205,22 +205,3 @@ class PodioWriter(AtomicOutput):
 
 def _is_ref(value) -> bool:
     return isinstance(value, dict) and set(value) == {"index", "collectionID"}
-
-
-def open_writer(path: str | os.PathLike, backend: str = "auto", **kwargs):
-    """The podio writer inside a Key4hep release, the ROOT-from-PyPI writer elsewhere.
-
-    ``backend``: "auto" (podio if ``import podio, edm4hep`` works), "podio" or "root";
-    ``K4MLPF_WRITER_BACKEND`` overrides "auto".
-    """
-    backend = os.environ.get("K4MLPF_WRITER_BACKEND", backend) if backend == "auto" else backend
-    if backend not in ("auto", "podio", "root"):
-        raise ValueError(f"writer backend must be 'auto', 'podio' or 'root', not {backend!r}")
-    if backend == "podio" and not podio_available():
-        raise WriteError("the podio writer backend needs `import podio, edm4hep` (a Key4hep release)",
-                         file_path=os.fspath(path))
-    if backend == "podio" or (backend == "auto" and podio_available()):
-        return PodioWriter(path)
-    from .writer import EDM4hepWriter
-
-    return EDM4hepWriter(path, **kwargs)

@@ -12,7 +12,7 @@ Subset collections are written as podio writes them (one ``<name>_objIdx`` branc
 ``podio::ObjectID``); categories other than ``events``/``metadata`` as frames of parameters
 (:meth:`EDM4hepWriter.write_frames`). Where podio's compiled dictionaries are loaded or loadable (a
 Key4hep environment), the structs are not declared but taken from them (:mod:`.root_dictionaries`).
-``copy_with_additions`` converts older EDM4hep versions to this layout (:mod:`.evolution`).
+``k4mlpf.edm4hep.output.copy_with_additions`` converts older EDM4hep versions to this layout (:mod:`.evolution`).
 
 Columns are copied, never objects: each collection of a chunk of events becomes one numpy
 structured array (the aligned twin of the C++ struct), and each event's slice is ``memcpy``'d into
@@ -30,7 +30,7 @@ import dataclasses
 import os
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 import awkward as ak
 import numpy as np
@@ -38,7 +38,7 @@ import numpy as np
 from .datamodel import EDM4HEP_VERSION, PODIO_VERSION, DataLayout, Registry
 from ..atomic import AtomicOutput
 from . import root_dictionaries as dictionaries
-from .errors import EDM4hepError, SchemaEvolutionWarning, WriteError
+from .errors import EDM4hepError, WriteError
 from .murmur import collection_id
 
 _REF_DTYPE = np.dtype([("index", "i4"), ("collectionID", "u4")], align=True)
@@ -627,86 +627,3 @@ def _gp_kind(key: str, values: list) -> str:
     if all(isinstance(v, (float, int, np.floating, np.integer)) for v in values):
         return "Float" if all(isinstance(v, np.float32) for v in values) else "Double"
     raise WriteError(f"frame parameter {key!r}: values must be all str, all int or all float, not {values!r}")
-
-
-def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.PathLike,
-                        produce: Callable[[dict[str, ak.Array], "EDM4hepFile"], tuple[dict, dict]] | None = None, *,
-                        inputs: list[str] | None = None, step_size: int = 500,
-                        progress: Callable[[int], None] | None = None) -> int:
-    """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
-
-    ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` (under today's
-    member names, as ``EDM4hepFile.arrays(schema="current")`` gives them) and the open source file,
-    and returns ``(collections, types)`` of the new collections. Frame parameters and the
-    ``metadata`` frame are copied. Returns the number of events written.
-
-    The output has today's layout (EDM4hep 1.x, podio >= 1.3) whatever the input's EDM4hep version:
-    see :mod:`k4mlpf.edm4hep.evolution`. What cannot be converted is named in one
-    :class:`SchemaEvolutionWarning` and left out.
-    """
-    from .evolution import plan_conversion
-    from .podio_writer import open_writer
-    from .reader import EDM4hepFile, current_names
-
-    with EDM4hepFile(input_path) as source:
-        infos = source.collections("events")
-        dropped_types: set[str] = set()
-        conversion = plan_conversion(infos, source.metadata.datamodel_definition("edm4hep"), dropped_types)
-        names = list(conversion.plans)
-        with open_writer(output_path, registry=conversion.registry) as writer:
-            can_write = getattr(writer, "can_write", None)
-            if can_write is not None:  # e.g. no dictionary for a type the loaded EDM4hep lacks
-                for name in [n for n, t in conversion.types.items() if not can_write(t)]:
-                    dropped_types.add(name)
-                    del conversion.plans[name]
-                names = list(conversion.plans)
-            _copy_other_categories(source, writer, dropped_types)
-            start = 0
-            for chunk in source.iterate(names, step_size=step_size, schema="file"):
-                stop = start + len(next(iter(chunk.values()))) if chunk else start
-                collections, all_types = conversion.apply(chunk)
-                if produce is not None:
-                    view = {n: current_names(infos[n], chunk[n]) for n in (inputs or []) if n in chunk}
-                    new, new_types = produce(view, source)
-                    clash = set(new) & set(collections)
-                    if clash:
-                        raise WriteError(f"new collections {sorted(clash)} already exist in the input",
-                                         file_path=os.fspath(output_path))
-                    collections.update(new)
-                    all_types.update(new_types)
-                params = source.parameters("events", entry_start=start, entry_stop=stop)
-                writer.write_events(collections, all_types, params, subsets=conversion.subsets)
-                if progress is not None:
-                    progress(stop - start)
-                start = stop
-            n_events = writer.num_events
-        if dropped_types or conversion.dropped:
-            _warn_lost(source, output_path, [f"collection {n} ({infos[n].type})" if n in infos else n
-                                             for n in sorted(dropped_types)] + sorted(conversion.dropped))
-        return n_events
-
-
-def _copy_other_categories(source, writer, dropped: set[str]) -> None:
-    """The frames of every category but 'events': their parameters (collections there are named)."""
-    for category in source.categories:
-        if category == "events" or not source.num_entries(category):
-            continue
-        if category == "metadata":
-            writer.write_metadata(source.parameters("metadata")[0])
-        elif hasattr(writer, "write_frames"):
-            writer.write_frames(category, source.parameters(category))
-        else:
-            dropped.add(f"category {category}")
-        for name in source.collections(category):  # not copied (no real file has them so far)
-            dropped.add(f"{category}/{name}")
-
-
-def _warn_lost(source, output_path, lost: list[str]) -> None:
-    """One warning naming everything of ``source`` that today's EDM4hep has no place for."""
-    import warnings
-
-    schema = source.metadata.datamodel_definition("edm4hep").get("schema_version", "?")
-    version = ".".join(map(str, source.edm4hep_version or ())) or f"schema {schema}"
-    warnings.warn(SchemaEvolutionWarning(
-        f"{source.path}: not converted to EDM4hep {'.'.join(map(str, EDM4HEP_VERSION))} (from {version}) and "
-        f"left out of {os.fspath(output_path)}: {', '.join(lost)}"), stacklevel=3)

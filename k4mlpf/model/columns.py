@@ -20,6 +20,18 @@ CLUSTER_COLUMNS = ["energy", "x", "y", "z", "iTheta", "iPhi"]
 HIT_COLUMNS = ["energy", "x", "y", "z", "subsystem", "cluster"]
 SUBSYSTEM_ECAL, SUBSYSTEM_HCAL, SUBSYSTEM_OTHER = 0, 1, 2  # values of the hit `subsystem` column
 
+
+def subsystem_of(collection_name: str) -> int:
+    """The one rule for a hit's `subsystem`, from the name of its collection: ECAL if the upper-cased
+    name contains "ECAL" (ECALBarrel, ECalEndcapCollection), else HCAL if it contains "HCAL", else
+    other (MUON, LumiCal, ...). MLPFParticleFlow.cpp's subsystemOf applies the same rule."""
+    name = collection_name.upper()
+    if "ECAL" in name:
+        return SUBSYSTEM_ECAL
+    if "HCAL" in name:
+        return SUBSYSTEM_HCAL
+    return SUBSYSTEM_OTHER
+
 # element types (column 0 of the feature matrix; 0 marks padding)
 ELEM_TRACK, ELEM_CLUSTER = 1, 2
 

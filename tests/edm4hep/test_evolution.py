@@ -22,7 +22,8 @@ from k4mlpf.edm4hep.errors import SchemaEvolutionWarning
 from k4mlpf.edm4hep.evolution import plan_conversion
 from k4mlpf.edm4hep.metadata import split_strings
 from k4mlpf.edm4hep.refs import collection_type, refs
-from k4mlpf.edm4hep.writer import EDM4hepWriter, copy_with_additions
+from k4mlpf.edm4hep.output import copy_with_additions
+from k4mlpf.edm4hep.writer import EDM4hepWriter
 
 REAL = "real/cld_o2_v05_hbb240_rec.edm4hep.root"
 

@@ -22,7 +22,7 @@ import pytest
 
 from support import REPO, fixture_path
 from k4mlpf.edm4hep import EDM4hepFile
-from k4mlpf.edm4hep.writer import copy_with_additions
+from k4mlpf.edm4hep.output import copy_with_additions
 
 ENV_SH = "/opt/k4/env.sh"
 MODEL = REPO / "models" / "mlpf_cld_small.pt"
@@ -75,7 +75,7 @@ def test_real_podio_reads_the_converted_real_file(tmp_path):
 
     out = tmp_path / "copy.edm4hep.root"
     source = str(fixture_path("real/cld_o2_v05_hbb240_rec.edm4hep.root"))
-    code = f"from k4mlpf.edm4hep.writer import copy_with_additions; copy_with_additions({source!r}, {str(out)!r})"
+    code = f"from k4mlpf.edm4hep.output import copy_with_additions; copy_with_additions({source!r}, {str(out)!r})"
     ran = _in_key4hep(f"{shlex.quote(sys.executable)} -W ignore -c {shlex.quote(code)}")
     assert ran.returncode == 0 and "error:" not in ran.stderr, ran.stderr[-3000:]
     dumped = _in_key4hep(f"podio-dump {shlex.quote(str(out))}")
@@ -197,7 +197,7 @@ def test_round_trip_through_the_real_dictionaries(name, tmp_path):
     from k4mlpf.edm4hep.dump import file_to_json
 
     out = tmp_path / "copy.edm4hep.root"
-    code = ("from k4mlpf.edm4hep.writer import copy_with_additions, _declare; "
+    code = ("from k4mlpf.edm4hep.output import copy_with_additions; from k4mlpf.edm4hep.writer import _declare; "
             "from k4mlpf.edm4hep.datamodel import Registry; "
             "assert _declare(Registry())[1], 'the real dictionaries are not used'; "
             f"copy_with_additions({str(fixture_path(name))!r}, {str(out)!r})")

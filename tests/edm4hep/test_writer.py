@@ -14,7 +14,8 @@ from support import expected_json, fixture_path, json_differences
 from k4mlpf.edm4hep import EDM4hepFile, WriteError, collection_id
 from k4mlpf.edm4hep.dump import file_to_json
 from k4mlpf.edm4hep.refs import collection_type, refs
-from k4mlpf.edm4hep.writer import EDM4hepWriter, copy_with_additions
+from k4mlpf.edm4hep.output import copy_with_additions
+from k4mlpf.edm4hep.writer import EDM4hepWriter
 
 
 @pytest.mark.parametrize("name", ["cld_like_rec_podio107.edm4hep.root",
@@ -160,7 +161,8 @@ def test_writer_leaves_one_cycle_and_every_event_is_read(tmp_path):
 
 
 def test_writer_backend_choice(tmp_path, monkeypatch):
-    from k4mlpf.edm4hep.podio_writer import open_writer, podio_available
+    from k4mlpf.edm4hep.output import open_writer
+    from k4mlpf.edm4hep.podio_writer import podio_available
 
     monkeypatch.setenv("K4MLPF_WRITER_BACKEND", "root")
     with open_writer(tmp_path / "a.root") as w:

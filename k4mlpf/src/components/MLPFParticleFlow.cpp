@@ -38,7 +38,7 @@
 #include "k4mlpf/MLPFRunner.h"
 
 namespace {
-// k4mlpf/elements.py subsystem_of: by the (upper-cased) collection name
+// k4mlpf/model/columns.py subsystem_of, the model's contract: by the (upper-cased) collection name
 int subsystemOf(std::string collectionName) {
   std::transform(collectionName.begin(), collectionName.end(), collectionName.begin(),
                  [](unsigned char c) { return std::toupper(c); });
