@@ -14,7 +14,7 @@ chunk: every output is a flat float32 array over all objects plus per-event coun
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import awkward as ak
 import numpy as np
@@ -83,7 +83,6 @@ class Elements:
     cluster_counts: np.ndarray
     hits: np.ndarray  # [sum H, len(HIT_COLUMNS)]
     hit_counts: np.ndarray
-    extra: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.track_counts)
@@ -128,7 +127,7 @@ def _first_state(location: np.ndarray, state_offsets: np.ndarray, wanted: int) -
     return first, has
 
 
-def pack_tracks(chunk: dict, names: ElementCollections, collection_name) -> tuple[np.ndarray, np.ndarray]:
+def pack_tracks(chunk: dict, names: ElementCollections) -> tuple[np.ndarray, np.ndarray]:
     tracks = chunk[names.tracks]
     counts = np.asarray(ak.num(tracks, axis=1), np.int64)
     n = int(counts.sum())
@@ -234,7 +233,7 @@ def _check_hit_references(f: EDM4hepFile, clusters, clusters_name: str, hit_name
 def pack_elements(f: EDM4hepFile, chunk: dict, names: ElementCollections | None = None) -> Elements:
     """Raw element columns of the events in ``chunk`` (collections read from ``f`` with ``names.needed``)."""
     names = names or ElementCollections()
-    tracks, track_counts = pack_tracks(chunk, names, f.collection_name)
+    tracks, track_counts = pack_tracks(chunk, names)
     hit_names = [n for n in hit_collections(f) if n in chunk]
     infos = f.collections()
     _check_hit_references(f, chunk[names.clusters], names.clusters, hit_names)
