@@ -117,11 +117,15 @@ std::vector<Candidate> MLPFRunner::run(const EventInputs& event) const {
                         : (energy * energy - px * px - py * py - pz * pz).clamp_min(0).sqrt().contiguous();
   const auto probability = std::get<0>(column("probabilities").max(-1)).contiguous();
   const auto n = pdg.size(0);
+  const auto skipped = out.contains("skipped")
+                           ? out.at("skipped").toTensor().to(torch::kCPU, torch::kBool).contiguous()
+                           : torch::zeros({n}, torch::kBool);
   std::vector<Candidate> result(static_cast<size_t>(n));
   auto f = [](const torch::Tensor& t, int64_t i) { return t.data_ptr<float>()[i]; };
   for (int64_t i = 0; i < n; ++i) {
     result[i] = Candidate{static_cast<int>(i), static_cast<int>(pdg.data_ptr<int64_t>()[i]), f(charge, i),
-                          f(px, i), f(py, i), f(pz, i), f(energy, i), f(mass, i), f(probability, i)};
+                          f(px, i), f(py, i), f(pz, i), f(energy, i), f(mass, i), f(probability, i),
+                          skipped.data_ptr<bool>()[i]};
   }
   return result;
 }

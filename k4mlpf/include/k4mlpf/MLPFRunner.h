@@ -32,6 +32,7 @@ struct Candidate {
   int pdg;            // signed PDG code; 0 = no particle
   float charge, px, py, pz, energy, mass;
   float probability;  // probability of the chosen class
+  bool skipped;       // the element had a non-finite member and was left out (model output 'skipped')
 };
 
 // Detector family of a detector name, as used to check that a model fits the data: "CLD" for
@@ -56,8 +57,8 @@ class MLPFRunner {
   MLPFRunner(const std::string& modelPath, const std::string& device = "cpu");
 
   // One candidate per element; candidates with pdg == 0 are "no particle". Reads only the output
-  // keys it needs (pdg, charge, px, py, pz, energy, probabilities; mass if present, else
-  // sqrt(max(E^2 - p^2, 0))) and ignores any other key. Safe to call from several threads at once
+  // keys it needs (pdg, charge, px, py, pz, energy, probabilities; mass and skipped if present; mass
+  // else sqrt(max(E^2 - p^2, 0))) and ignores any other key. Safe to call from several threads at once
   // on the same runner (TorchScript inference does not modify the module; tests/cpp/runner_threads.cpp).
   std::vector<Candidate> run(const EventInputs& event) const;
 

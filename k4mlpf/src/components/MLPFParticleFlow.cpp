@@ -97,7 +97,13 @@ struct MLPFParticleFlow final
     packClusters(clusters, event);
     auto out = edm4hep::ReconstructedParticleCollection();
     const int nTracks = event.nTracks();
+    std::string skipped;  // elements the model left out for non-finite members (the model file's rule)
+    int nSkipped = 0;
     for (const auto& c : m_runner->run(event)) {
+      if (c.skipped && nSkipped++ < 5) {
+        skipped += (skipped.empty() ? "" : ", ") + (c.element < nTracks ? "track " + std::to_string(c.element)
+                                                                         : "cluster " + std::to_string(c.element - nTracks));
+      }
       if (c.pdg == 0) continue;
       auto particle = out.create();
       particle.setPDG(c.pdg);
@@ -108,6 +114,10 @@ struct MLPFParticleFlow final
       particle.setGoodnessOfPID(c.probability);
       if (c.element < nTracks) particle.addToTracks(tracks[c.element]);
       else particle.addToClusters(clusters[c.element - nTracks]);
+    }
+    if (nSkipped > 0) {
+      warning() << nSkipped << " element(s) with non-finite members skipped in this event (index in InputTracks / "
+                << "InputClusters): " << skipped << (nSkipped > 5 ? ", ..." : "") << endmsg;
     }
     return out;
   }
