@@ -24,7 +24,9 @@ def test_chain(small_sample, tmp_path):
     _run("-m", "k4mlpf", "reco", str(small_sample["file"]), "--model", str(tmp_path / "mlpf.pt"),
          "--output", str(tmp_path / "reco.edm4hep.root"), "--quiet")
     with EDM4hepFile(tmp_path / "reco.edm4hep.root") as f, EDM4hepFile(small_sample["file"]) as g:
-        assert set(f.collections()) == set(g.collections()) | {"MLPFPFOs"}
+        added = set(f.collections()) - set(g.collections())   # reco adds its particles, IDs and truth links
+        assert added == {"MLPFPFOs", "MLPFParticleIDs", "MLPFMCTruthLink"}      # the fast simulation has truth links
+        assert set(g.collections()) <= set(f.collections())
         assert f.collections()["MLPFPFOs"].type == "edm4hep::ReconstructedParticleCollection"
         pfos = f.arrays("MLPFPFOs")["MLPFPFOs"]
         assert len(pfos) == 24
