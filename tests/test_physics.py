@@ -27,31 +27,6 @@ def test_signed_pdg_convention():
     assert physics.signed_pdg(pdg, charge).tolist() == [211, -211, -11, 11, -13, 13, 22, 130]
 
 
-def test_decode_signs_pdg_codes_as_physics_does():
-    """decode (TorchScript, inside the model file) against physics.signed_pdg for every charged class."""
-    import torch
-
-    from k4mlpf.model.algorithm import MLPFAlgorithm
-    from k4mlpf.model.columns import CLASS_PDG
-    from k4mlpf.model.mlpf import MLPF
-    from k4mlpf.model.synthetic import random_event
-    from support import TINY
-
-    model = MLPF(TINY, b_field=2.0)
-    algo = MLPFAlgorithm(model, detector="test").eval()
-    tracks, clusters, hits = random_event(6, 2, 10)
-    tracks[:3, 2], tracks[3:, 2] = tracks[:3, 2].abs(), -tracks[3:, 2].abs()
-    for cls in (1, 4, 5):
-        with torch.no_grad():
-            model.binary.net[-1].bias.copy_(torch.tensor([-50.0, 50.0]))
-            bias = torch.zeros(6)
-            bias[cls] = 100.0
-            model.pid.net[-1].bias.copy_(bias)
-            out = algo.reconstruct_event(tracks, clusters, hits)
-        charge = physics.track_charge(tracks[:, 2].numpy(), 2.0)
-        assert out["pdg"][:6].tolist() == physics.signed_pdg(np.full(6, CLASS_PDG[cls]), charge).tolist()
-
-
 def test_detector_fields_are_the_cards():
     from fastsim.card import load_card
     from k4mlpf.detector import FAMILY_FIELDS, family

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "event_file.h"
 #include "k4mlpf/MLPFRunner.h"
 
 int main(int argc, char** argv) {
@@ -15,16 +16,7 @@ int main(int argc, char** argv) {
   }
   try {
     k4mlpf::MLPFRunner runner(argv[1]);
-    std::ifstream in(argv[2], std::ios::binary);
-    int32_t n[3];
-    in.read(reinterpret_cast<char*>(n), sizeof(n));
-    k4mlpf::EventInputs event;
-    event.tracks.resize(static_cast<size_t>(n[0]) * k4mlpf::kTrackColumns);
-    event.clusters.resize(static_cast<size_t>(n[1]) * k4mlpf::kClusterColumns);
-    event.hits.resize(static_cast<size_t>(n[2]) * k4mlpf::kHitColumns);
-    for (auto* v : {&event.tracks, &event.clusters, &event.hits})
-      in.read(reinterpret_cast<char*>(v->data()), static_cast<std::streamsize>(v->size() * sizeof(float)));
-    if (!in) throw std::runtime_error(std::string("truncated input ") + argv[2]);
+    const k4mlpf::EventInputs event = readEventFile(argv[2]);
     std::ofstream out(argv[3], std::ios::binary);
     for (const auto& c : runner.run(event)) {
       const int32_t pdg = c.pdg;

@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "event_file.h"
 #include "k4mlpf/MLPFRunner.h"
 
 namespace {
@@ -34,16 +35,7 @@ int main(int argc, char** argv) {
   }
   try {
     const k4mlpf::MLPFRunner runner(argv[1]);
-    std::ifstream in(argv[2], std::ios::binary);
-    int32_t n[3];
-    in.read(reinterpret_cast<char*>(n), sizeof(n));
-    k4mlpf::EventInputs event;
-    event.tracks.resize(static_cast<size_t>(n[0]) * k4mlpf::kTrackColumns);
-    event.clusters.resize(static_cast<size_t>(n[1]) * k4mlpf::kClusterColumns);
-    event.hits.resize(static_cast<size_t>(n[2]) * k4mlpf::kHitColumns);
-    for (auto* v : {&event.tracks, &event.clusters, &event.hits})
-      in.read(reinterpret_cast<char*>(v->data()), static_cast<std::streamsize>(v->size() * sizeof(float)));
-    if (!in) throw std::runtime_error(std::string("truncated input ") + argv[2]);
+    const k4mlpf::EventInputs event = readEventFile(argv[2]);
     const int threads = std::stoi(argv[3]), repeats = std::stoi(argv[4]);
 
     const auto reference = runner.run(event);

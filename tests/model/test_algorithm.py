@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from k4mlpf import physics
 from k4mlpf.model import MLPFAlgorithm, load_algorithm, read_metadata, save_algorithm
 from k4mlpf.model.batch import pad_events
 from k4mlpf.model.columns import CLASS_MASS, CLASS_PDG, CLUSTER_COLUMNS, HIT_COLUMNS, TRACK_COLUMNS
@@ -128,6 +129,8 @@ def test_charge_and_signed_pdg_follow_omega(model):
             out = algo.reconstruct_event(tracks, clusters, hits)
         assert out["charge"][:6].tolist() == [1, 1, 1, -1, -1, -1]
         assert out["pdg"][:6].tolist() == [pdg] * 3 + [-pdg] * 3
+        # the TorchScript rule in the model file is the torch-free one of k4mlpf.physics
+        assert out["pdg"][:6].tolist() == physics.signed_pdg([CLASS_PDG[cls]] * 6, out["charge"][:6].numpy()).tolist()
         assert (out["charge"][6:] == 0).all()
 
 
