@@ -166,9 +166,11 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike,
             types[link_name] = collection_type("RecoMCParticleLink")
         return made, types
 
-    n = copy_with_additions(input_path, output_path, produce, inputs=needed, step_size=step_size,
-                            progress=bar.update)
-    bar.close()
+    try:
+        n = copy_with_additions(input_path, output_path, produce, inputs=needed, step_size=step_size,
+                                progress=bar.update)
+    finally:  # an error's one line then starts on a line of its own
+        bar.close()
     if skipped:
         shown = ", ".join(f"{c} event {e} index {i}" for c, e, i in skipped[:5])
         more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""

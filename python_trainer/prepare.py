@@ -142,18 +142,17 @@ def prepare(inputs: list[str], output_dir: str, options: PrepareOptions, jobs: i
         raise EDM4hepError("no such file", file_path=missing[0])
     check_output_dir(output_dir)
     results: list = [None] * len(inputs)
-    bar = tqdm(total=len(inputs), desc="prepare", unit="file", disable=not progress)
-    if jobs <= 1 or len(inputs) == 1:
-        for i, path in enumerate(inputs):
-            results[i] = prepare_file(path, output_dir, options)
-            bar.update()
-    else:
-        with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts_in_worker) as pool:
-            futures = {pool.submit(prepare_file, p, output_dir, options): i for i, p in enumerate(inputs)}
-            for future in futures:
-                results[futures[future]] = future.result()
+    with tqdm(total=len(inputs), desc="prepare", unit="file", disable=not progress) as bar:  # closed on errors too
+        if jobs <= 1 or len(inputs) == 1:
+            for i, path in enumerate(inputs):
+                results[i] = prepare_file(path, output_dir, options)
                 bar.update()
-    bar.close()
+        else:
+            with ProcessPoolExecutor(max_workers=jobs, initializer=ignore_interrupts_in_worker) as pool:
+                futures = {pool.submit(prepare_file, p, output_dir, options): i for i, p in enumerate(inputs)}
+                for future in futures:
+                    results[futures[future]] = future.result()
+                    bar.update()
     if report is not None:
         report.extend((path, *result) for path, result in zip(inputs, results))
     return [r[0] for r in results]
