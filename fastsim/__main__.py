@@ -38,6 +38,7 @@ def main_parser() -> argparse.ArgumentParser:
     gen.add_argument("--energy", type=float, nargs="+", default=[10.0], metavar="GEV",
                      help="gun: energy, or a range MIN MAX")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(command_parser=gen)  # errors show the subcommand's own usage line
     val = sub.add_parser("validate", help="standard validation plots (PNG) and summary.json",
                          formatter_class=HelpFormatter)
     val.add_argument("files", nargs="+", metavar="FILE", help="fast-simulation EDM4hep files")
@@ -88,9 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = main_parser()
     args = parser.parse_args(argv)
-    sub_parser = parser._subparsers._group_actions[0].choices[args.command]  # its own usage line in errors
     if args.command == "generate":
-        command = lambda: _generate(args, sub_parser)  # noqa: E731
+        command = lambda: _generate(args, args.command_parser)  # noqa: E731
     else:
         command = lambda: _validate(args)  # noqa: E731
     return run_command(f"fastsim {args.command}", command, extra_errors=(CardError, KeyError, OSError))

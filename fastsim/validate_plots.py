@@ -12,31 +12,21 @@ MULTIPLICITIES = (("tracks", "tracks / event"), ("clusters", "clusters / event")
                   ("hits", "calorimeter hits / event"), ("pfos", "baseline PFOs / event"))
 
 
-def _pyplot():
-    from k4mlpf.plots import pyplot
-
-    return pyplot()
-
-
 def make_plots(results: list[dict], out: Path) -> list[str]:
     """Every plot the results allow; returns the written file names."""
-    plt = _pyplot()
+    from k4mlpf.plots import pyplot, save
+
+    plt = pyplot()
     written = []
     for name, make in (("track_pt_resolution.png", _track_resolution), ("multiplicities.png", _multiplicities),
                        ("jet_response.png", _jets)):
         fig = make(plt, results)
         if fig is not None:
-            written.append(_save(plt, fig, out / name))
+            written.append(save(fig, out / name, dpi=80))
     for pdg in sorted({r["gun_pdg"] for r in results if "calo_response" in r}):
         fig = _calo_response(plt, [r for r in results if r.get("gun_pdg") == pdg], pdg)
-        written.append(_save(plt, fig, out / f"calo_response_{pdg}.png"))
+        written.append(save(fig, out / f"calo_response_{pdg}.png", dpi=80))
     return written
-
-
-def _save(plt, fig, path: Path) -> str:  # noqa: ARG001 - plt kept for the callers' symmetry
-    from k4mlpf.plots import save
-
-    return save(fig, path, dpi=80)
 
 
 def _track_resolution(plt, results):

@@ -114,23 +114,17 @@ def _message(err: BaseException) -> str:
     return str(err)
 
 
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
 def check_output_file(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = (), flag: str = "--output") -> Path:
     """An output file that can be written: not an input (also through another path), not a folder, in
     an existing writable folder. Checked before any work."""
     path = Path(path)
     for source in inputs:
-        if path.exists() and _same_file(path, Path(source)) or os.path.abspath(path) == os.path.abspath(source):
+        same = path.exists() and Path(source).exists() and os.path.samefile(path, source)  # also via links
+        if same or os.path.abspath(path) == os.path.abspath(source):
             raise UsageError(f"{flag} {path} is the input file {source}; choose another output name")
     if path.is_dir():
         raise UsageError(f"{flag} {path} is a folder; give a file name")
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
         raise UsageError(f"{flag} {path}: the folder {folder} does not exist")
     if not _writable(folder):

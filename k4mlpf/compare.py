@@ -14,10 +14,9 @@ import os
 from pathlib import Path
 
 import awkward as ak
-import numpy as np
 
 from .edm4hep.reader import EDM4hepFile
-from .evaluation import jet_performance, met_performance, pfo_particles, truth_particles
+from .evaluation import Particles, jet_performance, met_performance, pfo_particles, truth_particles
 
 
 MLPF_COLLECTION = "MLPFPFOs"
@@ -52,12 +51,11 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
     arrays = {name: ak.concatenate(v) if v else ak.Array([]) for name, v in pieces.items()}
     truth = truth_particles(arrays[mc])
     result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {},
-              "classes": {"truth": class_totals(*_visible(arrays[mc]))}}
+              "classes": {"truth": class_totals(truth)}}
     curves = []
     for name in collections:
-        pfos = arrays[name]
-        result["classes"][name] = class_totals(_flat(pfos.PDG), _flat(pfos.charge), _flat(pfos.energy))
         reco = pfo_particles(arrays[name])
+        result["classes"][name] = class_totals(reco)
         jets = jet_performance(reco, truth)
         ratio, _ = jets.pop("ratio"), jets.pop("truth_pt")
         missing = met_performance(reco, truth)
@@ -74,30 +72,13 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
     return result
 
 
-def _flat(array) -> np.ndarray:
-    return ak.to_numpy(ak.flatten(array, axis=None))
-
-
-def _visible(mc):
-    """PDG, charge and energy of the visible final-state truth particles (physics.visible_final_state)."""
-    from .physics import visible_final_state
-
-    keep = visible_final_state(_flat(mc.generatorStatus), _flat(mc.PDG))
-    p2 = sum(_flat(c).astype(np.float64) ** 2 for c in (mc.momentum.x, mc.momentum.y, mc.momentum.z))
-    energy = np.sqrt(p2 + _flat(mc.mass).astype(np.float64) ** 2)
-    return _flat(mc.PDG)[keep], _flat(mc.charge)[keep], energy[keep]
-
-
-def class_totals(pdg, charge, energy) -> dict:
-    """Particles and energy per MLPF class (particles.class_of: the classes the model predicts)."""
+def class_totals(particles: Particles) -> dict:
+    """Particles and energy per MLPF class (``Particles.cls``: the classes the model predicts)."""
     from .model.columns import CLASS_NAMES
-    from .particles import class_of
 
-    cls = class_of(np.asarray(pdg), np.asarray(charge)) if len(pdg) else np.zeros(0, np.int64)
-    energy = np.asarray(energy, np.float64)
-    out = {name: {"n": int((cls == i).sum()), "energy": float(energy[cls == i].sum())}
+    out = {name: {"n": int((particles.cls == i).sum()), "energy": float(particles.energy[particles.cls == i].sum())}
            for i, name in enumerate(CLASS_NAMES) if i > 0}
-    out["all"] = {"n": int(len(cls)), "energy": float(energy.sum())}
+    out["all"] = {"n": int(len(particles.cls)), "energy": float(particles.energy.sum())}
     return out
 
 

@@ -45,26 +45,33 @@ class Particles:
                                    with_name="Momentum4D"), self.counts)
 
 
-def _flat(array) -> np.ndarray:
-    return ak.to_numpy(ak.flatten(array, axis=None))
-
-
 def truth_particles(mc) -> Particles:
     """The visible final state (``physics.visible_final_state``) of ``N * var * MCParticle`` records;
-    E from the momentum and the mass (float64)."""
+    E from the momentum and the mass (float64); ``cls`` the MLPF class of each (``particles.class_of``)."""
+    from .elements import flat
+    from .particles import class_of
     from .physics import visible_final_state
 
-    keep = visible_final_state(_flat(mc.generatorStatus), _flat(mc.PDG))
-    px, py, pz, m = (_flat(v).astype(np.float64) for v in (mc.momentum.x, mc.momentum.y, mc.momentum.z, mc.mass))
+    pdg, charge = flat(mc.PDG), flat(mc.charge)
+    keep = visible_final_state(flat(mc.generatorStatus), pdg)
+    px, py, pz, m = (flat(v).astype(np.float64) for v in (mc.momentum.x, mc.momentum.y, mc.momentum.z, mc.mass))
     rows = np.stack([px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + m**2)], axis=1)
-    return Particles.from_rows(rows, ak.to_numpy(ak.num(mc, axis=1)), keep=keep)
+    particles = Particles.from_rows(rows, ak.to_numpy(ak.num(mc, axis=1)), keep=keep)
+    particles.cls = class_of(pdg[keep], charge[keep])
+    return particles
 
 
 def pfo_particles(pfos) -> Particles:
-    """Every particle of a ``N * var * ReconstructedParticle`` collection (momentum and energy as written)."""
-    rows = (np.stack([_flat(pfos.momentum.x), _flat(pfos.momentum.y), _flat(pfos.momentum.z), _flat(pfos.energy)],
+    """Every particle of a ``N * var * ReconstructedParticle`` collection (momentum and energy as written;
+    ``cls`` the MLPF class of its PDG code and charge)."""
+    from .elements import flat
+    from .particles import class_of
+
+    rows = (np.stack([flat(pfos.momentum.x), flat(pfos.momentum.y), flat(pfos.momentum.z), flat(pfos.energy)],
                      axis=1) if len(pfos) else np.zeros((0, 4)))
-    return Particles.from_rows(rows, ak.to_numpy(ak.num(pfos, axis=1)))
+    particles = Particles.from_rows(rows, ak.to_numpy(ak.num(pfos, axis=1)))
+    particles.cls = class_of(flat(pfos.PDG), flat(pfos.charge)) if len(rows) else np.zeros(0, np.int64)
+    return particles
 
 
 def cluster_jets(particles: Particles, r: float = JET_R, p: float = JET_P, ptmin: float = JET_PTMIN) -> ak.Array:

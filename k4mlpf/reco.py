@@ -11,6 +11,7 @@ I/O layer, never the trainer.
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from .edm4hep.reader import EDM4hepFile
 from .edm4hep.refs import collection_type
 from .edm4hep.output import copy_with_additions
 from .elements import ElementCollections, Elements, offsets, pack_elements
-from .model import load_algorithm, read_metadata
+from .model import load_algorithm
 from .model.batch import pad_blocks, padded_to_elements
 from .reco_links import CLUSTER_LINKS, TRACK_LINKS, particle_ids, truth_links
 
@@ -140,12 +141,12 @@ def reconstruct(input_path: str | os.PathLike, output_path: str | os.PathLike,
     if model_path is None:
         model_path = shipped_model(data_detector)
         say(f"model: {model_path.name} (shipped for {data_detector.describe()})")
-    meta = read_metadata(model_path)
+    algo = load_algorithm(model_path, device=device)  # loaded once: its metadata travels with it
+    meta = {key: json.loads(value) for key, value in algo.metadata().items()}
     note = check_model(meta.get("detector", "unknown"), float(meta.get("b_field", 0.0)), data_detector,
                        path=os.fspath(input_path), allow_mismatch=allow_detector_mismatch)
     if note:
         say(note)
-    algo = load_algorithm(model_path, device=device)
     bar = tqdm(total=total, desc=f"MLPF ({meta.get('detector')})", unit="ev", disable=not progress)
     skipped: list[tuple[str, int, int]] = []
     events_done = [0]

@@ -19,13 +19,10 @@ import awkward as ak
 import numpy as np
 
 from .edm4hep.murmur import collection_id
+from .elements import flat as _flat
 
 TRACK_LINKS = "SiTracksMCTruthLink"
 CLUSTER_LINKS = "ClusterMCTruthLink"
-
-
-def _flat(array) -> np.ndarray:
-    return ak.to_numpy(ak.flatten(array, axis=None))
 
 
 def _by_event(fields: dict, event: np.ndarray, n_events: int) -> ak.Array:

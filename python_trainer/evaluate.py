@@ -19,11 +19,9 @@ from k4mlpf.model.batch import padded_to_elements
 from k4mlpf.model.columns import CLASS_NAMES
 
 from .checkpoint import algorithm_for
-
 from .data import EventSet, batches, make_batch, model_inputs
 from .targets import COLUMN as _COL
 from .targets import PARTICLE_COLUMNS
-
 
 
 def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", progress: bool = True) -> np.ndarray:

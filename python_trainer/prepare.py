@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -63,16 +64,16 @@ def shard_path(input_path: str | os.PathLike, output_dir: str | os.PathLike, opt
     return Path(output_dir) / f"{stem}-{digest}.npz"
 
 
-class _Rows:
-    def __init__(self, rows: np.ndarray, counts: np.ndarray):
-        self.rows, self.counts = rows, counts
+class Rows(NamedTuple):
+    rows: np.ndarray    # [n, 4] px, py, pz, E (float32)
+    counts: np.ndarray  # per event
 
 
-def whole_collection(pfos) -> _Rows:
+def whole_collection(pfos) -> Rows:
     """Every particle of the PF collection (px, py, pz, E as float32, per-event counts): jets and MET of
     the PF reference are made from these, as ``k4mlpf compare`` makes them from the file."""
     p = pfo_particles(pfos)
-    return _Rows(np.stack([p.px, p.py, p.pz, p.energy], axis=1).astype(np.float32), p.counts)
+    return Rows(np.stack([p.px, p.py, p.pz, p.energy], axis=1).astype(np.float32), p.counts)
 
 
 def pf_collection_of(f: EDM4hepFile, options: PrepareOptions) -> str:

@@ -27,7 +27,7 @@ import os
 import signal
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -157,10 +157,7 @@ class Progress:
     step: int = 0
     best: float = math.inf
     stale: int = 0
-    history: list = None
-
-    def __post_init__(self):
-        self.history = [] if self.history is None else self.history
+    history: list = field(default_factory=list)
 
 
 def configure_optimizers(model: MLPF, config: TrainConfig, world: int, steps_per_epoch: int):

@@ -110,6 +110,12 @@ class ModelFileError(ValueError):
     """A model path that is missing, or a file that is not an MLPF algorithm module."""
 
 
+def _first_line(err: Exception) -> str:
+    """The first line of a torch loader's error (the rest is a C++ backtrace)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
+
+
 # ---------------------------------------------------------------------------------------------------
 # .pt2: torch.export + AOTInductor, the deployment format PyTorch recommends past TorchScript
 
@@ -155,8 +161,7 @@ class PT2Algorithm:
             self.runner = torch._inductor.aoti_load_package(str(path))
             stored = dict(self.runner.get_metadata())
         except Exception as err:  # noqa: BLE001 - a corrupt or foreign package
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise ModelFileError(f"{path} is not a readable MLPF .pt2 package ({reason})") from None
+            raise ModelFileError(f"{path} is not a readable MLPF .pt2 package ({_first_line(err)})") from None
         if "format_version" not in stored:
             raise ModelFileError(f"{path} is a .pt2 package but not an MLPF model (no MLPF metadata)")
         self.metadata_json = {k: v for k, v in stored.items() if not k.startswith("AOTI")}
@@ -189,15 +194,16 @@ class PT2Algorithm:
         return self
 
 
-def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[str, str]) -> torch.jit.ScriptModule:
+def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[str, str]):
     if not Path(path).is_file():
         raise ModelFileError(f"no MLPF model file at {path}")
+    if Path(path).suffix == PT2_SUFFIX:  # both formats go through here: one existence check, one dispatch
+        return PT2Algorithm(path, device)
     try:
         with _torchscript():
             module = torch.jit.load(str(path), map_location=device, _extra_files=files)
     except RuntimeError as err:  # PytorchStreamReader / archive errors of a corrupt or foreign file
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise ModelFileError(f"{path} is not a readable MLPF model file ({reason})") from None
+        raise ModelFileError(f"{path} is not a readable MLPF model file ({_first_line(err)})") from None
     if not files.get(METADATA_FILE):
         raise ModelFileError(f"{path} is a TorchScript file but not an MLPF model (no {METADATA_FILE}; "
                              "make one with `python -m python_trainer export`)")
@@ -207,19 +213,12 @@ def _load(path: Union[str, Path], device: Union[str, torch.device], files: Dict[
 def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "cpu"):
     """Load a saved algorithm, TorchScript (`.pt`) or AOTInductor package (`.pt2`), in eval mode onto
     `device` (ModelFileError if it is not one). Both have the same call interface and metadata."""
-    if Path(path).suffix == PT2_SUFFIX:
-        if not Path(path).is_file():
-            raise ModelFileError(f"no MLPF model file at {path}")
-        return PT2Algorithm(path, device)
     return _load(path, device, {METADATA_FILE: ""}).eval()
 
 
 def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:
     """The metadata of a saved algorithm, JSON fields decoded (config, provenance, column lists, ...)."""
-    if Path(path).suffix == PT2_SUFFIX:
-        meta = load_algorithm(path).metadata()
-    else:
-        files = {METADATA_FILE: ""}
-        _load(path, "cpu", files)
-        meta = json.loads(files[METADATA_FILE])
+    files = {METADATA_FILE: ""}
+    module = _load(path, "cpu", files)
+    meta = module.metadata() if isinstance(module, PT2Algorithm) else json.loads(files[METADATA_FILE])
     return {k: json.loads(v) for k, v in meta.items()}
