@@ -8,9 +8,9 @@
 // The calorimeter hits are those the clusters point to (Cluster::getHits()), so no list of hit
 // collections is needed. Each hit's subsystem (ECAL / HCAL / other) comes from the name of its
 // collection, by the rule of k4mlpf/model/columns.py subsystem_of: the name is looked up by
-// collection ID in the event's podio Frame (collections read from the input file); hits of collections made earlier in the same job
-// (no collection ID yet) are found in the optional HitCollections, which may name collections that
-// do not exist.
+// collection ID in the event's podio Frame (collections read from the input file); hits of
+// collections made earlier in the same job (no collection ID yet) are found in the optional
+// HitCollections, which may name collections that do not exist.
 #include <algorithm>
 #include <cctype>
 #include <memory>
