@@ -3,8 +3,10 @@
 A card gives the solenoid field, the tracker layers, the calorimeter geometry and its resolutions.
 ``load_card("CLD")`` reads ``fastsim/detectors/CLD_o2_v05.yaml``; ``load_card("CLIC")`` reads
 ``fastsim/detectors/CLIC_o3_v14.yaml`` (``detectors/`` at the top of the repository links there); any other argument is a path to a user card (the geometry-swap
-study: copy a card, change it, simulate). Every key is checked once, here, so the simulation never
-meets a missing or nonsensical number; errors name the file and the key.
+study: copy a card, change it, simulate). A card may start from another with ``base: CLD_o2_v05`` (a
+shipped name or a path relative to the card) and give only what it changes; ``changes_from_base``
+lists those changes. Every key is checked once, here, so the simulation never meets a missing or
+nonsensical number; errors name the file and the key.
 """
 
 from __future__ import annotations
@@ -137,15 +139,66 @@ def _check_consistency(card: SimpleNamespace, path: Path) -> None:
         raise CardError(f"{path}: tracker.outer_radius_mm is outside ecal.barrel_inner_radius_mm")
 
 
-def load_card(detector: str | Path) -> SimpleNamespace:
-    """Read and validate a card; returns nested namespaces (``card.ecal.cell_size_mm``)."""
-    path = resolve_card_path(detector)
+def _read_yaml(path: Path) -> dict:
     try:
         raw = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as err:
         raise CardError(f"cannot read detector card {path}: {err}") from None
     if not isinstance(raw, dict):
         raise CardError(f"{path}: a detector card is a YAML mapping")
+    return raw
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = _merge(base[key], value) if isinstance(value, dict) and isinstance(base.get(key), dict) else value
+    return out
+
+
+def _base_path(raw: dict, path: Path) -> Path | None:
+    if "base" not in raw:
+        return None
+    base = str(raw["base"])
+    relative = path.parent / base
+    return relative if relative.is_file() else resolve_card_path(base)
+
+
+def raw_card(detector: str | Path, _seen: tuple = ()) -> tuple[dict, Path]:
+    """The card's YAML mapping with its ``base`` chain merged in (the variant's keys win), and its path."""
+    path = resolve_card_path(detector)
+    if path.resolve() in _seen:
+        raise CardError(f"{path}: 'base' chain loops back to itself")
+    raw = _read_yaml(path)
+    base_path = _base_path(raw, path)
+    if base_path is not None:
+        base, _ = raw_card(base_path, _seen + (path.resolve(),))
+        base.pop("name", None)
+        raw = _merge(base, {k: v for k, v in raw.items() if k != "base"})
+    return raw, path
+
+
+def _flat(raw: dict, prefix: str = "") -> dict:
+    out = {}
+    for key, value in raw.items():
+        out.update(_flat(value, f"{prefix}{key}.") if isinstance(value, dict) else {f"{prefix}{key}": value})
+    return out
+
+
+def changes_from_base(detector: str | Path) -> list[str]:
+    """``["bfield_tesla: 2.0 -> 3.0", ...]`` for a card with a ``base``; [] for a card without one."""
+    path = resolve_card_path(detector)
+    base_path = _base_path(_read_yaml(path), path)
+    if base_path is None:
+        return []
+    mine, base = _flat(raw_card(path)[0]), _flat(raw_card(base_path)[0])
+    return [f"{key}: {base.get(key)} -> {mine[key]}" for key in mine
+            if key not in ("name", "base") and mine[key] != base.get(key)]
+
+
+def load_card(detector: str | Path) -> SimpleNamespace:
+    """Read and validate a card; returns nested namespaces (``card.ecal.cell_size_mm``)."""
+    raw, path = raw_card(detector)
     for key in ("name", "bfield_tesla"):
         if key not in raw:
             raise CardError(f"{path}: missing key {key!r}")

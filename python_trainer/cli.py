@@ -1,4 +1,4 @@
-"""``python -m python_trainer prepare|pretrain|finetune|evaluate|export|scan``."""
+"""``python -m python_trainer prepare|pretrain|finetune|evaluate|export|scan|study``."""
 
 from __future__ import annotations
 
@@ -156,6 +156,46 @@ def cmd_scan(args) -> int:
     return 0
 
 
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(sorted({int(v) for v in text.split(",") if v.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated event counts like 100,300,1000, not {text!r}")
+    if not sizes or min(sizes) <= 0:
+        raise argparse.ArgumentTypeError(f"expected positive event counts, not {text!r}")
+    return sizes
+
+
+def cmd_study(args) -> int:
+    from fastsim.card import load_card
+
+    from k4mlpf.cli_support import check_output_dir
+
+    from .study import StudyConfig, print_summary, run_study
+
+    for card in (args.detector, *args.variants):
+        load_card(card)  # a bad card is one line now, not after an hour of training
+    check_output_dir(args.output)
+    for flag, shards in (("--train", args.train), ("--val", args.val), ("--test", args.test)):
+        if bool(shards) != bool(args.train):
+            raise ValueError("--train, --val and --test go together (prepared shards of the three sets)")
+        if shards:
+            _shards(shards)
+    config = StudyConfig(
+        output=args.output, detector=args.detector, process=args.process, ecm=args.ecm, sizes=args.sizes,
+        seeds=args.seeds, val_events=args.val_events, test_events=args.test_events, model=args.model,
+        backbone=args.backbone, backbone_events=args.backbone_events, backbone_epochs=args.backbone_epochs,
+        variants=tuple(args.variants), variant_events=args.variant_events, max_steps=args.max_steps,
+        epoch_events=args.epoch_events, patience=args.patience, batch_size=args.batch_size, jobs=args.jobs,
+        threads=args.threads, sim_jobs=args.sim_jobs, progress=not args.quiet,
+        train=tuple(_shards(args.train)) if args.train else (), val=tuple(_shards(args.val)) if args.val else (),
+        test=tuple(_shards(args.test)) if args.test else ())
+    summary = run_study(config)
+    print_summary(summary)
+    print(f"study.json and plots in {args.output}")
+    return 0
+
+
 def _parse(value: str):
     for kind in (int, float):
         try:
@@ -245,6 +285,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a training option and the values to try; repeat for a grid (at least one)")
     p.set_defaults(run=cmd_scan)
+
+    p = add("study", help="data-efficiency scan (fine-tuned vs scratch over CLD training size) and detector variants",
+            description="Fine-tune a CLICdet backbone and train the same architecture from scratch on N CLD "
+                        "events, for every N and seed, with one budget rule; evaluate all on the same held-out "
+                        "events; the data-efficiency factor; detector-variant cards. Resumable: a rerun skips "
+                        "what is done. Writes study.json and plots into --output.")
+    p.add_argument("--output", "-o", default="study", help="study folder (simulated data, runs, study.json, plots)")
+    p.add_argument("--backbone", default="auto",
+                   help="auto (the shipped CLICdet backbone, else pre-train one), pretrain, or a checkpoint/model")
+    p.add_argument("--sizes", type=_sizes, default=(100, 300, 1000, 3000), help="CLD training sizes N")
+    p.add_argument("--seeds", type=positive_int, default=2, help="seeds per size (training subset, init, order)")
+    p.add_argument("--variants", nargs="*", default=[], metavar="CARD",
+                   help="detector cards to swap in, e.g. detectors/variants/*.yaml")
+    p.add_argument("--variant-events", type=positive_int, default=300, help="training events of each variant")
+    p.add_argument("--detector", default="CLD", help="the fine-tuning detector card")
+    p.add_argument("--process", default="ttbar", help="simulated process")
+    p.add_argument("--ecm", type=float, help="centre-of-mass energy (default: the process's)")
+    p.add_argument("--val-events", type=positive_int, default=200, help="held-out validation events (early stopping)")
+    p.add_argument("--test-events", type=positive_int, default=500, help="held-out test events (metrics)")
+    p.add_argument("--train", nargs="*", help="prepared CLD training shards instead of simulating (pool for N)")
+    p.add_argument("--val", nargs="*", help="prepared validation shards (with --train)")
+    p.add_argument("--test", nargs="*", help="prepared test shards (with --train)")
+    p.add_argument("--model", default="tiny", help="model size of a backbone pre-trained here")
+    p.add_argument("--backbone-events", type=positive_int, default=3000, help="CLICdet events to pre-train on")
+    p.add_argument("--backbone-epochs", type=positive_int, default=10, help="pre-training epochs")
+    p.add_argument("--max-steps", type=positive_int, default=600, help="budget: optimizer steps per training")
+    p.add_argument("--epoch-events", type=positive_int, default=800,
+                   help="budget: events per epoch (smaller training sets are repeated); validation after each")
+    p.add_argument("--patience", type=positive_int, default=4, help="budget: epochs without improvement before stopping")
+    p.add_argument("--batch-size", type=positive_int, default=16, help="events per step")
+    p.add_argument("--jobs", "-j", type=positive_int, default=1, help="trainings in parallel")
+    p.add_argument("--threads", type=int, default=0, help="torch threads per training (0: cores / jobs)")
+    p.add_argument("--sim-jobs", type=positive_int, default=1, help="processes per simulation")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(run=cmd_study)
     return parser
 
 

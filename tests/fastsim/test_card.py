@@ -59,3 +59,40 @@ def test_bad_values(tmp_path, raw_cld, section, key, value, message):
 def test_missing_file(tmp_path):
     with pytest.raises(CardError, match="does not exist"):
         load_card(str(tmp_path / "nope.yaml"))
+
+
+def test_variant_card_inherits_its_base(tmp_path):
+    from fastsim.card import changes_from_base
+
+    base = load_card("CLD")
+    variant = tmp_path / "v.yaml"
+    variant.write_text("base: CLD_o2_v05\nname: CLD_wide\nbfield_tesla: 3.0\necal:\n  cell_size_mm: 10.0\n")
+    card = load_card(str(variant))
+    assert card.name == "CLD_wide" and card.bfield_tesla == 3.0 and card.ecal.cell_size_mm == 10.0
+    assert card.ecal.layers == base.ecal.layers and card.hcal.depth_mm == base.hcal.depth_mm  # the rest: the base's
+    assert changes_from_base(str(variant)) == ["bfield_tesla: 2.0 -> 3.0", "ecal.cell_size_mm: 5.0 -> 10.0"]
+    assert changes_from_base("CLD") == []
+    nested = tmp_path / "w.yaml"                                         # a base given as a relative path
+    nested.write_text("base: v.yaml\nname: CLD_wider\nhcal:\n  layers: 30\n")
+    assert load_card(str(nested)).ecal.cell_size_mm == 10.0 and load_card(str(nested)).hcal.layers == 30
+
+
+def test_variant_card_errors_name_the_file(tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("base: loop.yaml\nname: x\n")
+    with pytest.raises(CardError, match="loop.yaml: 'base' chain loops"):
+        load_card(str(loop))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: CLD_o2_v05\nname: bad\necal:\n  cell_size_mm: -1\n")
+    with pytest.raises(CardError, match="bad.yaml: ecal.cell_size_mm: expected a positive number"):
+        load_card(str(bad))
+
+
+@pytest.mark.parametrize("path", sorted((Path(__file__).resolve().parents[2] / "detectors" / "variants").glob("*.yaml")),
+                         ids=lambda p: p.stem)
+def test_shipped_variant_cards(path):
+    from fastsim.card import changes_from_base
+
+    card = load_card(str(path))
+    assert card.name.startswith("CLD_o2_v05_") and changes_from_base(str(path))
+    assert path.read_text().startswith("# CLD_o2_v05 with")                # each says what it changes
