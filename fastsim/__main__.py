@@ -4,6 +4,7 @@
         --output cld_ttbar.edm4hep.root --seed 1 --jobs 2
     python -m fastsim generate --detector CLIC --process gun --particle 22 --energy 1 50 ...
     python -m fastsim validate cld_ttbar.edm4hep.root --output-dir plots/
+    python -m fastsim mix fastsim/mixes/cld_physics.yaml --output data/mix --jobs 2
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ def main_parser() -> argparse.ArgumentParser:
     val.add_argument("files", nargs="+", metavar="FILE", help="fast-simulation EDM4hep files")
     val.add_argument("--output-dir", required=True, metavar="DIR", help="folder for the plots (made if missing)")
     val.add_argument("--max-events", type=positive_int, default=2000, help="events read per file")
+    mix = sub.add_parser("mix", help="every sample of a training-mix YAML (processes, energies, guns), seeded",
+                         formatter_class=HelpFormatter)
+    mix.add_argument("spec", help="mix file, e.g. fastsim/mixes/cld_physics.yaml")
+    mix.add_argument("--output", required=True, metavar="DIR", help="folder for the files (made if missing)")
+    mix.add_argument("--jobs", type=positive_int, default=1, help="worker processes per sample")
+    mix.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
 
@@ -84,16 +91,28 @@ def _validate(args) -> int:
     return 0
 
 
+def _mix(args) -> int:
+    from .mix import run_mix
+
+    check_output_dir(args.output)
+    for path, made in run_mix(args.spec, args.output, jobs=args.jobs, progress=not args.quiet):
+        print(f"{path}{'' if made else ' (already there)'}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from .card import CardError
+    from .mix import MixError
 
     parser = main_parser()
     args = parser.parse_args(argv)
     if args.command == "generate":
         command = lambda: _generate(args, args.command_parser)  # noqa: E731
+    elif args.command == "mix":
+        command = lambda: _mix(args)  # noqa: E731
     else:
         command = lambda: _validate(args)  # noqa: E731
-    return run_command(f"fastsim {args.command}", command, extra_errors=(CardError, KeyError, OSError))
+    return run_command(f"fastsim {args.command}", command, extra_errors=(CardError, MixError, KeyError, OSError))
 
 
 if __name__ == "__main__":

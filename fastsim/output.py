@@ -7,6 +7,8 @@ to the event. Collection names and types are those of the CLD reconstruction cha
 
 from __future__ import annotations
 
+import json
+
 import awkward as ak
 import numpy as np
 
@@ -179,10 +181,12 @@ def event_headers(n_events, first_event, run):
                    np.arange(n_events), n_events)
 
 
-def metadata(card) -> dict:
+def metadata(card, sample: dict | None = None) -> dict:
     meta = {f"{name}__CellIDEncoding": [cells.CELLID_ENCODING] for name in cells.COLLECTION_NAMES}
     meta[f"{CLUSTERS}__subdetectorNames"] = ["ECAL", "HCAL", "other"]
     meta[f"{CLUSTERS}__shapeParameterNames"] = ["FirstLayer", "ShowerMax", "Length", "Width", "Asym", "Extra"]
     meta["k4mlpf_detector"] = [card.name]
     meta["k4mlpf_bfield_tesla"] = [float(card.bfield_tesla)]
+    if sample is not None:  # what was generated: process, energy, seed, events (JSON; prepare keeps it)
+        meta["k4mlpf_sample"] = [json.dumps(sample, sort_keys=True)]
     return meta

@@ -113,6 +113,18 @@ def _reco_links(pf, tr, cl, local, n):
     return output.links(output.PFOS, p_local[src], local[dst], w, pf.event[src], n)
 
 
+def sample_description(cfg: RunConfig) -> dict:
+    """What a file holds, as stored in its metadata (``k4mlpf_sample``) and carried into shards."""
+    from .generator import PROCESSES
+
+    out = {"process": cfg.process, "seed": cfg.seed, "events": cfg.n_events}
+    if cfg.process == "gun":
+        out.update(particle=cfg.gun_pdg, energy=list(cfg.gun_energy))
+    else:
+        out["ecm"] = float(cfg.ecm if cfg.ecm is not None else PROCESSES[cfg.process][1])
+    return out
+
+
 def chunks(cfg: RunConfig):
     n_chunks = -(-cfg.n_events // cfg.chunk_size)
     return [(i, min(cfg.chunk_size, cfg.n_events - i * cfg.chunk_size)) for i in range(n_chunks)]
@@ -150,6 +162,6 @@ def run(cfg: RunConfig, output_path: str, jobs: int = 1, progress: bool = True) 
         finally:
             if pool is not None:
                 pool.terminate()
-        writer.write_metadata(output.metadata(card))
+        writer.write_metadata(output.metadata(card, sample_description(cfg)))
     bar.close()
     return total

@@ -90,6 +90,11 @@ def file_detector(f, detector: str | None = None, b_field: float | None = None) 
     return DetectorInfo(None, None, "nothing in the file says")
 
 
+def metadata_value(f, key: str):
+    """The first value of a file-level (``metadata`` category) parameter, or None."""
+    return _first(_parameters(f, "metadata"), key)
+
+
 def _parameters(f, category: str) -> dict:
     try:
         if category in f.categories and f.num_entries(category):

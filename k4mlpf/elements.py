@@ -216,6 +216,27 @@ def pack_clusters(chunk: dict, names: ElementCollections, hit_names: list[str], 
     return out, counts, hit_out, hits_per_event
 
 
+def referenced_hit_energy(refs, chunk: dict, hit_names: list[str], id_of) -> np.ndarray:
+    """The ``energy`` of each hit a flat list of references (``refs.collectionID``/``refs.index`` per
+    event, e.g. the ``from`` side of CalohitMCTruthLink) points to; NaN where it points into a
+    collection that was not read."""
+    counts = np.asarray(ak.num(refs.index, axis=1), np.int64)
+    ref_index, ref_id = flat(refs.index).astype(np.int64), flat(refs.collectionID).astype(np.int64)
+    ref_event = np.repeat(np.arange(len(counts)), counts)
+    out = np.full(len(ref_index), np.nan)
+    for name in hit_names:
+        select = ref_id == id_of(name)
+        if not select.any():
+            continue
+        per_event = np.asarray(ak.num(chunk[name], axis=1), np.int64)
+        idx, ev = ref_index[select], ref_event[select]
+        ok = (idx >= 0) & (idx < per_event[ev])
+        values = np.full(len(idx), np.nan)
+        values[ok] = flat(chunk[name].energy)[offsets(per_event)[ev[ok]] + idx[ok]]
+        out[select] = values
+    return out
+
+
 def _check_hit_references(f: EDM4hepFile, clusters, clusters_name: str, hit_names: list[str]) -> None:
     """Every cluster hit must point into a hit collection that was read (else its features would be 0)."""
     ids = np.unique(np.asarray(ak.to_numpy(ak.flatten(clusters.hits.collectionID, axis=None)), np.int64))

@@ -14,6 +14,9 @@ from k4mlpf.model.batch import elements_to_padded, pad_rows
 
 from .targets import COLUMN as _COL
 BLOCKS = (("tracks", "track_counts"), ("clusters", "cluster_counts"), ("hits", "hit_counts"))
+#: other per-event blocks of a shard: truth particles, the whole PF collection, the oracle particle flow
+PER_EVENT = (("truth", "truth_counts"), ("pf", "pf_counts"), ("oracle", "oracle_counts"),
+             ("oracle_cls", "oracle_counts"))
 
 
 @dataclass
@@ -65,7 +68,7 @@ class EventSet:
 
     def subset(self, events: np.ndarray) -> "EventSet":
         out = {}
-        for data, counts in BLOCKS + (("truth", "truth_counts"), ("pf", "pf_counts")):
+        for data, counts in BLOCKS + PER_EVENT:
             if data in self.arrays:
                 out[data], out[counts] = _gather(self.arrays[data], self.offsets(counts), self.arrays[counts], events)
         elem_counts = self.arrays["track_counts"] + self.arrays["cluster_counts"]

@@ -1,7 +1,8 @@
 """``evaluate``: MLPF vs the PF collection vs the targets, against truth, on prepared (held-out) events.
 
 Writes ``metrics.json`` and plots (jet response, jet resolution vs pt, MET, per-class efficiency and
-fake rate) into one folder. Jets and MET come from ``k4mlpf.evaluation`` (what ``k4mlpf compare``
+fake rate) into one folder. Shards with the oracle particle flow (version 4) add ``Oracle``, the
+detector's own limit, and the fraction of the PF -> oracle gap that MLPF closes. Jets and MET come from ``k4mlpf.evaluation`` (what ``k4mlpf compare``
 uses too).
 """
 
@@ -50,6 +51,15 @@ def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", p
     return out
 
 
+def collection_performance(reco: Particles, truth: Particles) -> tuple[dict, dict, dict]:
+    """(jet summary, MET summary, raw arrays: per-jet response and truth pt, per-event MET) of one
+    collection against truth."""
+    jets, missing = jet_performance(reco, truth), met_performance(reco, truth)
+    raw = {"jet_ratio": jets.pop("ratio"), "jet_truth_pt": jets.pop("truth_pt"), "met": missing.pop("reco"),
+           "met_truth": missing.pop("truth")}
+    return jets, missing, raw
+
+
 def particles_of(table: np.ndarray, counts: np.ndarray) -> Particles:
     keep = table[:, _COL["cls"]] > 0
     return Particles.from_rows(table[:, [_COL["px"], _COL["py"], _COL["pz"], _COL["energy"]]], counts, keep=keep)
@@ -58,7 +68,23 @@ def particles_of(table: np.ndarray, counts: np.ndarray) -> Particles:
 def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | os.PathLike, *,
              device: str = "cpu", batch_size: int = 64, pf_name: str = "PF", plots: bool = True,
              progress: bool = True) -> dict:
-    """Metrics of MLPF (an exported model file as it is, or a checkpoint), the PF collection and the targets."""
+    """Metrics of MLPF (an exported model file as it is, or a checkpoint), the PF collection and the
+    targets (and the oracle where the shards have it): ``metrics.json`` and plots in ``output_dir``."""
+    result, raw, _ = performance(model_path, events, device=device, batch_size=batch_size, pf_name=pf_name,
+                                 progress=progress)
+    output = Path(output_dir)
+    output.mkdir(parents=True, exist_ok=True)
+    with open(output / "metrics.json", "w") as stream:
+        json.dump(result, stream, indent=1, default=float)
+    if plots:
+        make_plots(raw, result, output, pf_name)
+    return result
+
+
+def performance(model_path: str | os.PathLike, events: EventSet, *, device: str = "cpu", batch_size: int = 64,
+                pf_name: str = "PF", progress: bool = True) -> tuple[dict, dict, np.ndarray]:
+    """``evaluate``'s numbers without writing anything: (result, raw arrays per collection, the MLPF
+    particle of every element)."""
     algo = algorithm_for(model_path, events.b_field, events.detector)
     predicted = predict(algo, events, batch_size, device, progress)
     a = events.arrays
@@ -72,31 +98,35 @@ def evaluate(model_path: str | os.PathLike, events: EventSet, output_dir: str | 
         reco = particles_of(table, elem_counts)
         if name == pf_name:  # the whole PF collection, as `k4mlpf compare` reads it from the file
             reco = Particles.from_rows(a["pf"], a["pf_counts"])
-        jets = jet_performance(reco, truth)
-        missing = met_performance(reco, truth)
-        raw[name] = {"jet_ratio": jets.pop("ratio"), "jet_truth_pt": jets.pop("truth_pt"),
-                     "met": missing.pop("reco"), "met_truth": missing.pop("truth")}
-        result["jets"][name] = jets
-        result["met"][name] = missing
+        result["jets"][name], result["met"][name], raw[name] = collection_performance(reco, truth)
         if name != "target":
             result["particles"][name] = particle_performance(
                 table[:, _COL["cls"]].astype(int), a["targets"][:, _COL["cls"]].astype(int),
                 table[:, _COL["energy"]], a["targets"][:, _COL["energy"]], CLASS_NAMES)
+    if "oracle" in a:
+        oracle = Particles.from_rows(a["oracle"], a["oracle_counts"])
+        result["jets"]["Oracle"], result["met"]["Oracle"], raw["Oracle"] = collection_performance(oracle, truth)
+        result["gap_closed"] = gap_closed(result, "MLPF", pf_name, "Oracle")
     result["jet_resolution_ratio_mlpf_over_pf"], result["met_resolution_ratio_mlpf_over_pf"] = \
         resolution_ratios(result, "MLPF", pf_name)
-    output = Path(output_dir)
-    output.mkdir(parents=True, exist_ok=True)
-    with open(output / "metrics.json", "w") as stream:
-        json.dump(result, stream, indent=1, default=float)
-    if plots:
-        make_plots(raw, result, output, pf_name)
-    return result
+    return result, raw, predicted
+
+
+def gap_closed(result: dict, name: str, reference: str, limit: str) -> dict[str, float]:
+    """(reference - name) / (reference - limit) for jet IQR/median and MET delta IQR: 0 = no better than
+    the reference PF, 1 = as good as the oracle."""
+    out = {}
+    for key, value in (("jets", lambda c: result["jets"][c]["response"]["resolution"]),
+                       ("met", lambda c: result["met"][c]["delta"]["iqr"])):
+        ref, lim = value(reference), value(limit)
+        out[key] = float((ref - value(name)) / (ref - lim)) if ref != lim else float("nan")
+    return out
 
 
 def make_plots(raw: dict, result: dict, output: Path, pf_name: str) -> None:
     from k4mlpf.plots import jet_and_met_figures, pyplot, save
 
-    colors = {"MLPF": "tab:red", pf_name: "tab:blue", "target": "tab:gray"}
+    colors = {"MLPF": "tab:red", pf_name: "tab:blue", "target": "tab:gray", "Oracle": "tab:green"}
     jet_and_met_figures([{"label": name, "color": colors[name], "ratio": r["jet_ratio"], "jets": result["jets"][name],
                           "met_delta": r["met"] - r["met_truth"], "met": result["met"][name]}
                          for name, r in raw.items()], output)

@@ -23,12 +23,13 @@ from k4mlpf.atomic import atomic_path
 from k4mlpf.compare import REFERENCE_PF, reference_pf
 from k4mlpf.detector import DetectorInfo, file_detector
 from k4mlpf.edm4hep import CollectionNotFoundError, EDM4hepError, EDM4hepFile
-from k4mlpf.elements import ElementCollections, pack_elements
+from k4mlpf.elements import ElementCollections, hit_collections, pack_elements, referenced_hit_energy
 from k4mlpf.evaluation import pfo_particles
 
 from .targets import TruthCollections, build_targets, pf_candidates
 
-SHARD_VERSION = 3  # 2: left-over particles merged into the owner of their best cluster; 3: the whole PF collection
+SHARD_VERSION = 4  # 2: left-over particles merged into the owner of their best cluster; 3: the whole PF
+# collection; 4: the oracle particle flow (oracle, oracle_cls, oracle_counts) and the sample (meta "sample")
 UNUSED_MEMBERS = ("covMatrix", "positionError", "directionError")  # not read: ~25% faster
 
 
@@ -76,6 +77,14 @@ def whole_collection(pfos) -> Rows:
     return Rows(np.stack([p.px, p.py, p.pz, p.energy], axis=1).astype(np.float32), p.counts)
 
 
+def sample_of(f: EDM4hepFile) -> dict | None:
+    """What the fast simulation says it generated (process, energy, seed, events, gun), or None."""
+    from k4mlpf.detector import metadata_value
+
+    text = metadata_value(f, "k4mlpf_sample")
+    return json.loads(text) if text else None
+
+
 def pf_collection_of(f: EDM4hepFile, options: PrepareOptions) -> str:
     """``--pf-collection``, else PandoraPFOs if the file has it, else BaselinePFOs."""
     available = f.collections()
@@ -103,11 +112,17 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
             if name not in available:
                 raise CollectionNotFoundError(name, list(available), file_path=f.path)
         detector, b_field = detector_and_field(f, options)
+        sample = sample_of(f)
         ids = {n: available[n].collection_id for n in (options.tracks, options.clusters)}
+        hit_names = [n for n in hit_collections(f) if n in needed]
+        id_of = lambda name: available[name].collection_id  # noqa: E731
         for chunk in f.iterate(list(dict.fromkeys(needed)), step_size=options.step_size, skip=UNUSED_MEMBERS):
             elements = pack_elements(f, chunk, names)
             targets = build_targets(chunk, elements.track_counts, elements.cluster_counts,
-                                    tracks=options.tracks, clusters=options.clusters, truth=truth)
+                                    tracks=options.tracks, clusters=options.clusters, truth=truth,
+                                    track_columns=elements.tracks, b_field=b_field,
+                                    link_hit_energy=referenced_hit_energy(chunk[truth.hit_links]["from"], chunk,
+                                                                          hit_names, id_of))
             pf = whole_collection(chunk[pf_name])
             candidates = pf_candidates(chunk, pf_name, elements.track_counts,
                                        elements.cluster_counts, tracks_id=ids[options.tracks],
@@ -117,11 +132,12 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
                                ("hits", elements.hits), ("hit_counts", elements.hit_counts),
                                ("targets", targets["targets"]), ("candidates", candidates),
                                ("truth", targets["truth"]), ("truth_counts", targets["truth_counts"]),
-                               ("pf", pf.rows), ("pf_counts", pf.counts)):
+                               ("pf", pf.rows), ("pf_counts", pf.counts), ("oracle", targets["oracle"]),
+                               ("oracle_cls", targets["oracle_cls"]), ("oracle_counts", targets["oracle_counts"])):
                 parts.setdefault(key, []).append(value)
     arrays = {k: np.concatenate(v) for k, v in parts.items()}
     meta = {"source": os.path.abspath(input_path), "detector": detector, "b_field": b_field,
-            "options": asdict(options), "pf_collection": pf_name, "version": SHARD_VERSION}
+            "options": asdict(options), "pf_collection": pf_name, "version": SHARD_VERSION, "sample": sample}
     with atomic_path(target, suffix=".tmp.npz") as tmp:
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
     return target, int(len(arrays["track_counts"])), True, pf_name

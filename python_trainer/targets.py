@@ -17,6 +17,10 @@ The paper's rule (arXiv:2503.00131, Sec. IV.1):
    trained on them would learn to drop it. A particle with only track links left over is dropped.
 5. Track targets get charged classes, cluster targets neutral ones (``force_element_type``).
 
+The same links give the *oracle particle flow* (``oracle_particles``): every visible particle
+reconstructed from its own measurements with perfect pattern recognition, the physical limit of
+particle flow on a detector.
+
 Everything is vectorized over all events of a chunk with global indices (event offset + index).
 """
 
@@ -28,8 +32,9 @@ import awkward as ak
 import numpy as np
 
 from k4mlpf.elements import flat, offsets
+from k4mlpf.model.columns import CLASS_MASS, TRACK_COLUMNS
 from k4mlpf.particles import class_of, force_element_type, kinematics
-from k4mlpf.physics import visible_final_state
+from k4mlpf.physics import track_pt, visible_final_state
 
 #: columns of the per-element target and PF-candidate arrays
 PARTICLE_COLUMNS = ["cls", "charge", "pt", "eta", "sin_phi", "cos_phi", "energy", "px", "py", "pz"]
@@ -139,13 +144,93 @@ def _hit_keys(event_a, id_a, index_a, event_b, id_b, index_b) -> tuple[np.ndarra
     return key_a, key_b
 
 
+def oracle_particles(t_elem: np.ndarray, t_part: np.ndarray, t_weight: np.ndarray, h_part: np.ndarray,
+                     h_energy: np.ndarray, track_columns: np.ndarray, b_field: float, pdg, charge, px, py, pz,
+                     true_energy: np.ndarray, is_truth: np.ndarray, mc_event: np.ndarray, n_events: int) -> dict[str, np.ndarray]:
+    """The oracle particle flow: each visible truth particle from its own measurements, no confusion.
+
+    A charged particle with a track (its highest-weight track, ancestor-credited links) gets the
+    track's measured momentum (AtIP helix) and its true class among the charged ones (e, mu, charged
+    hadron); its calorimeter deposits are not counted again. Any other particle with calorimeter
+    deposits gets the sum of its hit-link energies (every hit, clustered or not: the deposited energy
+    on the calibrated scale, with the calorimeter's resolution, thresholds and leakage; a hit shared
+    by several particles is split in proportion to their link weights), along its
+    true direction, with the neutral class (photon for e/gamma, else neutral hadron) and the class's
+    mass, calibrated like any particle flow calibrates: divided by the median response (deposit over
+    true energy) of its class in its bin of deposited energy (``calibrate_deposits``). A particle with
+    neither is lost, as in the detector. Returns ``oracle`` [n, 4] (px, py, pz, E),
+    ``oracle_cls`` and ``oracle_counts`` per event, in MC-particle order.
+    """
+    n = len(pdg)
+    best_track = np.full(n, -1, np.int64)
+    if len(t_part):
+        order = np.lexsort((t_elem, -t_weight, t_part))
+        first = np.unique(t_part[order], return_index=True)[1]
+        best_track[t_part[order][first]] = t_elem[order][first]
+    best_track[np.asarray(charge) == 0] = -1
+    calo = np.bincount(h_part[h_part >= 0], weights=h_energy[h_part >= 0], minlength=n) if len(h_part) \
+        else np.zeros(n)
+    tracked = is_truth & (best_track >= 0)
+    calorimetric = is_truth & ~tracked & (calo > 0)
+    keep = tracked | calorimetric
+    cls = force_element_type(class_of(pdg, charge), tracked)
+    mass = np.asarray(CLASS_MASS)[cls]
+    p4 = np.zeros((n, 4))
+    trk = track_columns[best_track[tracked]].astype(np.float64)
+    col = {c: TRACK_COLUMNS.index(c) for c in ("phi", "omega", "tanLambda")}
+    pt = track_pt(trk[:, col["omega"]], b_field)
+    p3 = np.stack([pt * np.cos(trk[:, col["phi"]]), pt * np.sin(trk[:, col["phi"]]), pt * trk[:, col["tanLambda"]]], 1)
+    p4[tracked, :3] = p3
+    p4[tracked, 3] = np.sqrt((p3**2).sum(1) + mass[tracked] ** 2)
+    true_p = np.stack([px, py, pz], axis=1).astype(np.float64)[calorimetric]
+    unit = true_p / np.maximum(np.linalg.norm(true_p, axis=1, keepdims=True), 1e-12)
+    energy = calibrate_deposits(calo[calorimetric], true_energy[calorimetric], cls[calorimetric])
+    p4[calorimetric, :3] = unit * np.sqrt(np.maximum(energy**2 - mass[calorimetric] ** 2, 0.0))[:, None]
+    p4[calorimetric, 3] = energy
+    return {"oracle": p4[keep].astype(np.float32), "oracle_cls": cls[keep].astype(np.int8),
+            "oracle_counts": np.bincount(mc_event[keep], minlength=n_events).astype(np.int64)}
+
+
+def measured_share(hit_key: np.ndarray, weight: np.ndarray, hit_energy: np.ndarray | None) -> np.ndarray:
+    """Each hit link's share of its hit's measured energy: energy x weight / (sum of the hit's link
+    weights). Where the hit's energy is unknown (NaN, or no energies given) the weight itself."""
+    if hit_energy is None or len(weight) == 0:
+        return weight.astype(np.float64)
+    _, which = np.unique(hit_key, return_inverse=True)
+    total = np.bincount(which.ravel(), weights=weight)[which.ravel()]
+    share = hit_energy * weight / np.where(total > 0, total, 1.0)
+    return np.where(np.isfinite(share), share, weight)
+
+
+def calibrate_deposits(deposit: np.ndarray, true_energy: np.ndarray, cls: np.ndarray, bins: int = 8,
+                       min_entries: int = 20) -> np.ndarray:
+    """Deposits divided by the median deposit/true-energy response of their class in quantile bins of
+    the deposit (the class's overall median where a bin has fewer than ``min_entries``)."""
+    out = deposit.astype(np.float64).copy()
+    response = deposit / np.maximum(true_energy, 1e-9)
+    for c in np.unique(cls):
+        sel = np.flatnonzero(cls == c)
+        overall = np.median(response[sel])
+        edges = np.quantile(deposit[sel], np.linspace(0, 1, bins + 1))
+        which = np.clip(np.searchsorted(edges, deposit[sel], side="right") - 1, 0, bins - 1)
+        for b in range(bins):
+            in_bin = sel[which == b]
+            scale = np.median(response[in_bin]) if len(in_bin) >= min_entries else overall
+            out[in_bin] /= scale if scale > 0 else 1.0
+    return out
+
+
 def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndarray, *,
                   tracks: str = "SiTracks_Refitted", clusters: str = "PandoraClusters",
-                  truth: TruthCollections | None = None) -> dict[str, np.ndarray]:
+                  truth: TruthCollections | None = None, track_columns: np.ndarray | None = None,
+                  b_field: float | None = None, link_hit_energy: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per element (tracks then clusters of each event) the target particle, plus the truth particles.
 
     Returns ``targets`` [sum(T+C), len(PARTICLE_COLUMNS)] (class 0 = no target), ``target_mc``
-    (global MC index or -1), ``truth`` [n, 4] (px, py, pz, E of truth particles) and ``truth_counts``.
+    (global MC index or -1), ``truth`` [n, 4] (px, py, pz, E of truth particles) and ``truth_counts``;
+    with ``track_columns`` (the packed track elements), ``b_field`` and ``link_hit_energy`` (the measured
+    energy of the hit of each hit link, ``elements.referenced_hit_energy``) also the oracle particle
+    flow (``oracle_particles``).
     """
     truth = truth or TruthCollections()
     mc = chunk[truth.mc]
@@ -218,8 +303,15 @@ def build_targets(chunk: dict, track_counts: np.ndarray, cluster_counts: np.ndar
 
     truth_counts = np.bincount(_event_of(mc_counts)[is_truth], minlength=n_events).astype(np.int64)
     truth_p4 = np.stack([px[is_truth], py[is_truth], pz[is_truth], energy[is_truth]], axis=1).astype(np.float32)
-    return {"targets": targets, "target_mc": target_mc, "element_counts": elem_counts, "truth": truth_p4,
-            "truth_counts": truth_counts}
+    out = {"targets": targets, "target_mc": target_mc, "element_counts": elem_counts, "truth": truth_p4,
+           "truth_counts": truth_counts}
+    if track_columns is not None:
+        measured = measured_share(h_key, h_w, link_hit_energy)
+        all_hits = (h_part >= 0) & is_truth[np.maximum(h_part, 0)] if len(h_part) else np.zeros(0, bool)
+        out.update(oracle_particles(t_elem, t_part, t_w, h_part[all_hits], measured[all_hits], track_columns,
+                                    b_field, pdg, charge, px, py, pz, energy, is_truth, _event_of(mc_counts),
+                                    n_events))
+    return out
 
 
 def merge_leftovers(c_elem: np.ndarray, c_part: np.ndarray, c_weight: np.ndarray, element_mc: np.ndarray,

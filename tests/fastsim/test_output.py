@@ -77,6 +77,15 @@ def test_metadata(written):
         keys = [str(k) for k in ak.flatten(f["metadata"]["GPStringKeys"].array())]
     assert "ECALBarrel__CellIDEncoding" in keys and "PandoraClusters__subdetectorNames" in keys
     assert "k4mlpf_detector" in keys
+    import json
+
+    from k4mlpf.detector import metadata_value
+    from k4mlpf.edm4hep import EDM4hepFile
+
+    with EDM4hepFile(path) as f:   # what was generated travels with the file (and into the shards)
+        sample = json.loads(metadata_value(f, "k4mlpf_sample"))
+    _, cfg = written
+    assert sample["process"] == cfg.process and sample["seed"] == cfg.seed and sample["events"] == cfg.n_events
 
 
 def test_deterministic_for_a_seed_whatever_the_jobs(written, tmp_path):

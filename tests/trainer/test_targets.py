@@ -177,3 +177,46 @@ def test_targets_of_simulated_ttbar_events_reproduce_the_truth_jets(small_sample
     assert jets["efficiency"] > 0.95
     assert jets["response"]["median"] == pytest.approx(1.0, abs=1e-4)
     assert jets["response"]["iqr"] < 0.01
+
+
+def test_oracle_particle_flow_by_hand():
+    from k4mlpf.model.columns import CLASS_MASS, TRACK_COLUMNS
+    from k4mlpf.physics import C_LIGHT
+
+    pion = mc(211, 1, (3.0, 4.0, 0.0), charge=1.0, mass=0.13957)
+    g1, g2 = mc(22, 1, (0.0, 10.0, 0.0)), mc(22, 1, (0.0, 0.0, 5.0))
+    lost = mc(130, 1, (1.0, 0.0, 0.0), mass=0.4976)                     # no track, no deposit
+    # hit 0 (8 GeV measured) is shared 6:2 by the first photon and the pion; the pion's share is not
+    # counted again (it has a track); hit 2 holds the second photon
+    hit_links = [(0, 1, 6.0), (0, 0, 2.0), (1, 1, 2.0), (2, 2, 4.0)]
+    chunk = event_chunk([pion, g1, g2, lost], [(0, 0, 1.0)], hit_links, [[0, 1], [2]])
+    tracks = np.zeros((1, len(TRACK_COLUMNS)), np.float32)
+    col = {c: TRACK_COLUMNS.index(c) for c in ("phi", "omega", "tanLambda")}
+    tracks[0, [col["phi"], col["omega"], col["tanLambda"]]] = (0.3, C_LIGHT * 2.0 / 5.5, 0.2)  # measured pt 5.5
+    out = build_targets(chunk, np.array([1]), np.array([2]), track_columns=tracks, b_field=2.0,
+                        link_hit_energy=np.array([8.0, 8.0, 2.0, 5.0]))
+    assert out["oracle_counts"].tolist() == [3]
+    assert out["oracle_cls"].tolist() == [CLASS_CH_HAD, CLASS_PHOTON, CLASS_PHOTON]
+    rows = out["oracle"].astype(np.float64)
+    p = 5.5 * np.array([np.cos(0.3), np.sin(0.3), 0.2])
+    assert rows[0, :3] == pytest.approx(p, rel=1e-5)                  # the track's momentum, not the truth's
+    assert rows[0, 3] == pytest.approx(np.sqrt(p @ p + CLASS_MASS[CLASS_CH_HAD] ** 2), rel=1e-5)
+    # photon deposits 6 + 2 = 8 (response 0.8) and 5 (1.0): both divided by the median response 0.9
+    assert rows[1, 3] == pytest.approx(8.0 / 0.9, rel=1e-5) and rows[2, 3] == pytest.approx(5.0 / 0.9, rel=1e-5)
+    assert rows[1, :3] == pytest.approx([0.0, 8.0 / 0.9, 0.0], abs=1e-5)   # along the true direction
+    assert rows[2, :3] == pytest.approx([0.0, 0.0, 5.0 / 0.9], abs=1e-5)
+
+
+def test_calibrate_deposits_per_class_and_bin():
+    from python_trainer.targets import calibrate_deposits
+
+    deposit = np.array([1.0, 1.2, 0.9, 10.0, 9.0, 11.0])
+    true = np.array([2.0, 2.0, 2.0, 10.0, 10.0, 10.0])
+    cls = np.array([2, 2, 2, 3, 3, 3])
+    out = calibrate_deposits(deposit, true, cls, bins=2, min_entries=1)
+    # quantile edges of class 2: 0.9 | 1.0 | 1.2 -> bins {0.9} (response 0.45) and {1.0, 1.2} (median of
+    # 0.5 and 0.6: 0.55); class 3: 9 | 10 | 11 -> {9} (0.9) and {10, 11} (1.05)
+    assert out[:3] == pytest.approx([1.0 / 0.55, 1.2 / 0.55, 0.9 / 0.45])
+    assert out[3:] == pytest.approx([10.0 / 1.05, 9.0 / 0.9, 11.0 / 1.05])
+    everything = calibrate_deposits(deposit, true, cls, bins=2, min_entries=10)   # too few: one median per class
+    assert everything[:3] == pytest.approx(deposit[:3] / 0.5) and everything[3:] == pytest.approx(deposit[3:])
