@@ -50,7 +50,7 @@ def _split(process: str) -> tuple[str, float]:
 
 def _simulate(job) -> str:
     """Simulate and prepare one sample (cached); returns the shard path."""
-    from fastsim.pipeline import RunConfig, run
+    from fastsim.pipeline import run
     from python_trainer.prepare import PrepareOptions, prepare
 
     name, cfg, cache = job

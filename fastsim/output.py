@@ -153,7 +153,6 @@ def clusters(cl, hits, n_events):
 
 
 def pfos(pf, track_event, cluster_event, n_events):
-    n = len(pf.event)
     t_local, _ = _local(track_event, n_events)
     c_local, _ = _local(cluster_event, n_events)
     has_t, has_c = pf.track >= 0, pf.cluster >= 0
