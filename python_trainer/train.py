@@ -170,6 +170,8 @@ def configure_optimizers(model: MLPF, config: TrainConfig, world: int, steps_per
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=lr)
     total_steps = steps_per_epoch * config.epochs
+    if config.max_steps:  # the cosine reaches its floor where the run stops
+        total_steps = min(total_steps, config.max_steps)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, total_steps,
                                                                        config.min_lr_ratio))
     return optimizer, scheduler
