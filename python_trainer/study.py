@@ -226,6 +226,8 @@ def run_point(point: Point, study: Path, samples: Samples, backbone: str, config
               "passes": summary["steps"] * config.batch_size / point.train_events,
               "wall_s": sum(row["seconds"] for row in summary["history"]), "test_events": len(test_set),
               **metrics_of(result, "MLPF"), "baseline": metrics_of(result, "PF")}
+    if "Oracle" in result["jets"]:
+        record["oracle"] = metrics_of(result, "Oracle")
     _write_json(folder / "result.json", record)
     return record
 
@@ -385,13 +387,14 @@ def summarize(records: list[dict], config: StudyConfig, backbone: str, study: Pa
             continue
         entry = {"card": str(card), "name": rows[0]["card"], "train_events": config.variant_events,
                  "changed": changes_from_base(card) if card != config.detector else ["reference"],
-                 "baseline": rows[0]["baseline"]}
+                 "baseline": rows[0]["baseline"], "oracle": rows[0].get("oracle")}
         for r in rows:
             entry[r["strategy"]] = {k: r[k] for k in ("val_loss", "jet_iqr_over_median", "jet_median",
                                                       "met_resolution_gev", "particles", "wall_s")}
         variants.append(entry)
     return {"points": sorted(scan, key=lambda r: (r["strategy"], r["train_events"], r["seed"])),
             "baseline": scan[0]["baseline"] if scan else None,
+            "oracle": scan[0].get("oracle") if scan else None,
             "data_efficiency": {**efficiency_factor(scan, "val_loss"),
                                 "jet_resolution": efficiency_factor(scan, "jet_iqr_over_median")} if scan else None,
             "variants": variants,
@@ -451,6 +454,8 @@ def scan_figures(summary: dict, study: Path) -> list[str]:
             _band(ax, points, strategy, lambda r, k=key: r[k])
         if reference is not None:
             ax.axhline(reference, color="k", ls="--", label="baseline PF")
+        if key != "val_loss" and summary.get("oracle"):
+            ax.axhline(summary["oracle"][key], color="tab:green", ls=":", label="oracle PF (detector limit)")
         ax.set_ylabel(title)
         ax.legend(fontsize=13)
     axes[0].set_title(f"mean and min-max over {seeds} seed(s)", fontsize=14)
@@ -501,9 +506,10 @@ def print_summary(summary: dict) -> None:
               f"{r['jet_iqr_over_median']:6.3f} {r['met_resolution_gev']:6.2f} "
               f"{r['particles']['photon']['efficiency']:6.3f} {r['particles']['neutral_hadron']['efficiency']:6.3f} "
               f"{r['epochs']:>6} {r['wall_s']:7.0f}")
-    if summary["baseline"]:
-        b = summary["baseline"]
-        print(f"{'baseline':>9} {'':>6} {'':>4} {'':>9} {b['jet_iqr_over_median']:6.3f} {b['met_resolution_gev']:6.2f}")
+    for name in ("baseline", "oracle"):
+        if summary.get(name):
+            b = summary[name]
+            print(f"{name:>9} {'':>6} {'':>4} {'':>9} {b['jet_iqr_over_median']:6.3f} {b['met_resolution_gev']:6.2f}")
     eff = summary["data_efficiency"]
     if eff:
         for name, part in (("validation loss", eff), ("jet resolution", eff["jet_resolution"])):
