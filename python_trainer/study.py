@@ -412,6 +412,7 @@ def _same_card(name: str, card: str) -> bool:
 
 def write_report(summary: dict, study: Path) -> None:
     _write_json(study / "study.json", summary)
+    (study / "tables.md").write_text(markdown_tables(summary))
     if summary["points"]:
         scan_figures(summary, study)
     if summary["variants"]:
@@ -495,6 +496,60 @@ def variant_figure(summary: dict, study: Path) -> str:
     axes[0].legend(fontsize=12)
     axes[0].set_title(f"N = {variants[0]['train_events']} CLD-variant events", fontsize=14)
     return save(fig, study / "variants.png")
+
+
+def _mean_spread(values: list[float], digits: int) -> str:
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+
+
+def markdown_tables(summary: dict) -> str:
+    """The study's tables in Markdown (``tables.md``): per size and strategy the mean ± standard
+    deviation over seeds, the baseline and oracle rows, the data-efficiency factors and the variants."""
+    lines = ["| strategy | CLD events | seeds | validation loss | jet IQR/median | MET ΔIQR [GeV] | "
+             "γ eff. | n.h. eff. | e eff. | μ eff. | steps | wall [s] |", "|---" * 12 + "|"]
+    groups: dict[tuple, list[dict]] = {}
+    for r in summary["points"]:
+        groups.setdefault((r["strategy"], r["train_events"]), []).append(r)
+    for (strategy, n), rows in sorted(groups.items()):
+        eff = lambda cls: _mean_spread([r["particles"][cls]["efficiency"] for r in rows], 3)  # noqa: E731
+        lines.append(f"| {strategy} | {n} | {len(rows)} | {_mean_spread([r['val_loss'] for r in rows], 4)} | "
+                     f"{_mean_spread([r['jet_iqr_over_median'] for r in rows], 4)} | "
+                     f"{_mean_spread([r['met_resolution_gev'] for r in rows], 2)} | {eff('photon')} | "
+                     f"{eff('neutral_hadron')} | {eff('electron')} | {eff('muon')} | "
+                     f"{np.mean([r['steps'] for r in rows]):.0f} | {np.mean([r['wall_s'] for r in rows]):.0f} |")
+    for name in ("baseline", "oracle"):
+        ref = summary.get(name)
+        if ref:
+            effs = " | ".join(f"{ref['particles'][c]['efficiency']:.3f}" if c in ref["particles"] else "–"
+                              for c in ("photon", "neutral_hadron", "electron", "muon"))
+            lines.append(f"| {name} PF | – | – | – | {ref['jet_iqr_over_median']:.4f} | {ref['met_resolution_gev']:.2f} | "
+                         f"{effs} | – | – |")
+    eff = summary.get("data_efficiency")
+    if eff:
+        lines += ["", "| criterion | data-efficiency factor | per seed | fine-tuning N → scratch N |", "|---|---|---|---|"]
+        for name, part in (("validation loss", eff), ("jet IQR/median", eff["jet_resolution"])):
+            value = (f"{part['factor']:.2f}" + (f" ± {part['uncertainty']:.2f}" if part.get("uncertainty") is not None
+                                                else "")) if part.get("factor") is not None else part["bound"]
+            sizes = "; ".join(f"{r['finetune_events']} → {r['scratch_events']:.0f} ({r['kind']})" for r in part["per_size"])
+            lines.append(f"| {name} | {value} | {', '.join(f'{v:.2f}' for v in part['per_seed'])} | {sizes} |")
+    if summary["variants"]:
+        lines += ["", "| detector | what changed | strategy | jet IQR/median | MET ΔIQR [GeV] | γ energy IQR/median | "
+                  "n.h. energy IQR/median | validation loss |", "|---" * 8 + "|"]
+        for v in summary["variants"]:
+            for strategy in (*STRATEGIES, "baseline", "oracle"):
+                m = v.get(strategy)
+                if not m:
+                    continue
+                parts = m.get("particles", {})
+                res = lambda c: f"{parts[c]['energy_resolution']:.3f}" if c in parts else "–"  # noqa: E731
+                lines.append(f"| {v['name']} | {'; '.join(v['changed'])} | {strategy} | {m['jet_iqr_over_median']:.4f} | "
+                             f"{m['met_resolution_gev']:.2f} | {res('photon')} | {res('neutral_hadron')} | "
+                             f"{m['val_loss']:.4f} |" if "val_loss" in m else
+                             f"| {v['name']} | {'; '.join(v['changed'])} | {strategy} PF | {m['jet_iqr_over_median']:.4f} | "
+                             f"{m['met_resolution_gev']:.2f} | {res('photon')} | {res('neutral_hadron')} | – |")
+    return "\n".join(lines) + "\n"
 
 
 def print_summary(summary: dict) -> None:
