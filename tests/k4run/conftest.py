@@ -96,10 +96,11 @@ def k4run(stack, k4build):
 
 @pytest.fixture(scope="session")
 def podio_dump(stack):
-    """``podio_dump(path)``: the real podio-dump reads the file (every event's collection list)."""
+    """``podio_dump(path)``: the real podio-dump reads the file (the first event's collection list;
+    ``detailed=True``: every object of it, ``-d``)."""
 
-    def dump(path: Path) -> str:
-        run = stack.shell(f"podio-dump -e 0 {shlex.quote(str(path))}", timeout=300)
+    def dump(path: Path, detailed: bool = False) -> str:
+        run = stack.shell(f"podio-dump {'-d ' if detailed else ''}-e 0 {shlex.quote(str(path))}", timeout=300)
         assert run.returncode == 0, f"podio-dump {path} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
         return run.stdout
 
