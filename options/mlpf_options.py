@@ -68,8 +68,9 @@ def _collections_of(path: str) -> set[str] | None:
         with EDM4hepFile(path) as f:
             return set(f.collections())
     except Exception as err:  # noqa: BLE001 - any failure: take the links without looking, and say so
-        print(f"mlpf_options: cannot list the collections of {path} ({str(err).splitlines()[0] if str(err) else err!r}); "
-              "taking the truth links as there (--truth-links on/off to choose)", file=sys.stderr)
+        reason = str(err).splitlines()[0] if str(err) else repr(err)
+        print(f"mlpf_options: cannot list the collections of {path} ({reason}); taking the truth links as there "
+              "(--truth-links on/off to choose)", file=sys.stderr)
         return None
 
 
