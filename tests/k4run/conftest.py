@@ -83,10 +83,13 @@ def k4build(stack) -> Path:
 
 @pytest.fixture(scope="session")
 def k4run(stack, k4build):
-    """``k4run(options, *args)`` -> CompletedProcess (stdout + stderr in ``.output``)."""
+    """``k4run(options, *args, env={...})`` -> CompletedProcess (stdout + stderr in ``.output``); ``env``:
+    variables set for the job."""
 
-    def run(options: str, *args, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    def run(options: str, *args, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
         command = " ".join(shlex.quote(str(a)) for a in (k4build, "k4run", REPO / options, *args))
+        if env:
+            command = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items()) + " " + command
         result = stack.shell(command, cwd=cwd)
         result.output = result.stdout + result.stderr
         return result

@@ -14,10 +14,10 @@ from support import fixture_path
 REAL_CLD = "real/cld_o2_v05_hbb240_rec.edm4hep.root"
 
 
-def run_both(k4run, options, input_path, model, tmp_path, *extra):
+def run_both(k4run, options, input_path, model, tmp_path, *extra, env=None):
     """k4run and k4mlpf reco on the same file and model -> (k4run output, reco output)."""
     ours, theirs = tmp_path / "k4run.edm4hep.root", tmp_path / "reco.edm4hep.root"
-    run = k4run(options, "--inputFiles", input_path, "--outputFile", ours, "--model", model, *extra)
+    run = k4run(options, "--inputFiles", input_path, "--outputFile", ours, "--model", model, *extra, env=env)
     assert run.returncode == 0, run.output[-6000:]
     reco = k4mlpf_reco(input_path, theirs, model)
     assert reco.returncode == 0, reco.stderr[-4000:]
@@ -109,8 +109,13 @@ def test_k4run_file_without_truth_links(k4run, small_sample, cld_model, tmp_path
 
 def test_k4run_pt2_model_equals_pt_and_reco(k4run, podio_dump, small_sample, tiny_pt, tiny_pt2, tmp_path):
     """--model with the .pt2 package of a model (AOTInductor, compiled once per session) writes, to float
-    tolerance, what k4mlpf reco writes with it and what k4run writes with the model's TorchScript file."""
-    ours, theirs = run_both(k4run, "options/runMLPF_CLD.py", small_sample["file"], tiny_pt2, tmp_path)
+    tolerance, what k4mlpf reco writes with it and what k4run writes with the model's TorchScript file.
+    The folder the package was unpacked into (under TMPDIR) is gone after the job."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    ours, theirs = run_both(k4run, "options/runMLPF_CLD.py", small_sample["file"], tiny_pt2, tmp_path,
+                            env={"TMPDIR": tmp})
+    assert list(tmp.glob("aotinductor_*")) == []
     assert assert_same_particles(ours, theirs) > 24 * 10
     from_pt = tmp_path / "k4run_pt.edm4hep.root"
     run = k4run("options/runMLPF_CLD.py", "--inputFiles", small_sample["file"], "--outputFile", from_pt,

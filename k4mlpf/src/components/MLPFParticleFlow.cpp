@@ -143,6 +143,14 @@ struct MLPFParticleFlow final
     return StatusCode::SUCCESS;
   }
 
+  // The runner is released here, not with the algorithm: a .pt2 package's loader removes the folder
+  // it unpacked the model into (/tmp/aotinductor_*) when it is destroyed, and at k4run's exit the
+  // algorithms are not (without this, every job left that folder behind).
+  StatusCode finalize() override {
+    m_runner.reset();
+    return MultiTransformer::finalize();
+  }
+
   std::tuple<Particles, ParticleIDs, TruthLinks> operator()(const edm4hep::TrackCollection& tracks,
                                                            const edm4hep::RecDqdxCollection& dqdx,
                                                            const edm4hep::ClusterCollection& clusters,
