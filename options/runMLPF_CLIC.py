@@ -3,7 +3,8 @@
 #         --model models/mlpf_clic.pt [--device cpu|cuda|auto] [-n 100]
 # No CLICdet model is shipped: --model is required (python_trainer pretrain + export). Reads the
 # hits through the clusters (ECALOther included, no list needed); writes every input collection
-# plus MLPFPFOs. A model of another detector family (e.g. the CLD default) stops initialize().
+# plus MLPFPFOs, MLPFParticleIDs and (with truth links in the input) MLPFMCTruthLink. A model of
+# another detector family (e.g. the CLD default) stops initialize(). --model takes .pt or .pt2.
 # Flags: options/mlpf_options.py.
 import os
 import sys

@@ -22,3 +22,22 @@ def small_sample(tmp_path_factory):
     shards = prepare([str(path)], str(folder / "shards"), PrepareOptions(pf_collection="BaselinePFOs"),
                      progress=False)
     return {"file": path, "shards": [str(s) for s in shards], "folder": folder}
+
+
+@pytest.fixture(scope="session")
+def tiny_pt(tmp_path_factory):
+    """support.tiny_algorithm() as a TorchScript file (k4mlpf.model.save_algorithm)."""
+    from k4mlpf.model import save_algorithm
+    from support import tiny_algorithm
+
+    return save_algorithm(tiny_algorithm(), tmp_path_factory.mktemp("tiny_model") / "mlpf_tiny.pt")
+
+
+@pytest.fixture(scope="session")
+def tiny_pt2(tmp_path_factory):
+    """The same model as ``tiny_pt`` as a CPU .pt2 package (torch.export + AOTInductor: a minute or two
+    of compilation, once per session)."""
+    from k4mlpf.model import export_pt2
+    from support import tiny_algorithm
+
+    return export_pt2(tiny_algorithm(), tmp_path_factory.mktemp("tiny_model_pt2") / "mlpf_tiny.pt2")

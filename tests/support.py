@@ -78,3 +78,19 @@ def _tiny():
 
 
 TINY = _tiny()
+
+
+def tiny_algorithm(seed: int = 0, detector: str = "CLD_o2_v05"):
+    """A random TINY MLPF algorithm module (B = 2 T) with every weight jittered and the binary head
+    pushed towards "particle", so that decoding has work to do (the tiny_pt / tiny_pt2 fixtures)."""
+    import torch
+
+    from k4mlpf.model import MLPF, MLPFAlgorithm
+
+    torch.manual_seed(seed)
+    model = MLPF(TINY, b_field=B_FIELD)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+        model.binary.net[-1].bias.add_(torch.tensor([-1.0, 1.0]))
+    return MLPFAlgorithm(model.eval(), detector=detector, provenance={"made_by": "tests/support.tiny_algorithm"})

@@ -1,7 +1,8 @@
 // Test driver: k4mlpf-runner-threads MODEL INPUT THREADS REPEATS
 // INPUT as for k4mlpf-run-model (int32 nTracks, nClusters, nHits, then the three float32 tables).
-// Runs MLPFRunner::run on the same runner (one model) from THREADS threads at once, REPEATS times
-// each, and checks that every result equals, bit for bit, a first single-threaded run. Prints
+// MODEL: .pt or .pt2. Runs MLPFRunner::run on the same runner (one model) from THREADS threads at
+// once, REPEATS times each, and checks that every result equals, bit for bit, a first
+// single-threaded run. Prints
 // "identical: N runs on T threads" and exits 0, or names the first difference and exits 1.
 // Used by tests/model/test_cpp_runner.py: the Gaudi algorithm shares one runner between its threads.
 #include <atomic>
@@ -22,7 +23,9 @@ bool same(const std::vector<k4mlpf::Candidate>& a, const std::vector<k4mlpf::Can
   for (size_t i = 0; i < a.size(); ++i) {
     const float x[] = {a[i].charge, a[i].px, a[i].py, a[i].pz, a[i].energy, a[i].mass, a[i].probability};
     const float y[] = {b[i].charge, b[i].px, b[i].py, b[i].pz, b[i].energy, b[i].mass, b[i].probability};
-    if (a[i].element != b[i].element || a[i].pdg != b[i].pdg || std::memcmp(x, y, sizeof(x)) != 0) return false;
+    if (a[i].element != b[i].element || a[i].pdg != b[i].pdg || a[i].cls != b[i].cls ||
+        std::memcmp(x, y, sizeof(x)) != 0 || a[i].probabilities != b[i].probabilities)
+      return false;
   }
   return true;
 }

@@ -83,10 +83,13 @@ def k4build(stack) -> Path:
 
 @pytest.fixture(scope="session")
 def k4run(stack, k4build):
-    """``k4run(options, *args)`` -> CompletedProcess (stdout + stderr in ``.output``)."""
+    """``k4run(options, *args, env={...})`` -> CompletedProcess (stdout + stderr in ``.output``); ``env``:
+    variables set for the job."""
 
-    def run(options: str, *args, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    def run(options: str, *args, cwd: Path = REPO, env: dict | None = None) -> subprocess.CompletedProcess:
         command = " ".join(shlex.quote(str(a)) for a in (k4build, "k4run", REPO / options, *args))
+        if env:
+            command = " ".join(f"{k}={shlex.quote(str(v))}" for k, v in env.items()) + " " + command
         result = stack.shell(command, cwd=cwd)
         result.output = result.stdout + result.stderr
         return result
@@ -96,10 +99,11 @@ def k4run(stack, k4build):
 
 @pytest.fixture(scope="session")
 def podio_dump(stack):
-    """``podio_dump(path)``: the real podio-dump reads the file (every event's collection list)."""
+    """``podio_dump(path)``: the real podio-dump reads the file (the first event's collection list;
+    ``detailed=True``: every object of it, ``-d``)."""
 
-    def dump(path: Path) -> str:
-        run = stack.shell(f"podio-dump -e 0 {shlex.quote(str(path))}", timeout=300)
+    def dump(path: Path, detailed: bool = False) -> str:
+        run = stack.shell(f"podio-dump {'-d ' if detailed else ''}-e 0 {shlex.quote(str(path))}", timeout=300)
         assert run.returncode == 0, f"podio-dump {path} failed:\n{run.stdout[-2000:]}\n{run.stderr[-3000:]}"
         return run.stdout
 

@@ -7,25 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from k4mlpf.model import MLPFAlgorithm, ModelFileError, export_pt2, load_algorithm, read_metadata, save_algorithm
+from k4mlpf.model import ModelFileError, load_algorithm, read_metadata
 from k4mlpf.model.batch import pad_events
-from k4mlpf.model.mlpf import MLPF
 from k4mlpf.model.synthetic import random_event
-from support import TINY
 
 FLOATS = ("probabilities", "charge", "px", "py", "pz", "energy", "mass")
 INTS = ("cls", "pdg", "valid", "skipped", "source_element")
 
 
 @pytest.fixture(scope="module")
-def both(tmp_path_factory):
-    from test_algorithm import perturb_heads
-
-    model = MLPF(TINY, b_field=2.0)
-    perturb_heads(model, seed=4)
-    algo = MLPFAlgorithm(model.eval(), detector="CLD_o2_v05", provenance={"made_by": "tests/model/test_pt2"})
-    folder = tmp_path_factory.mktemp("pt2")
-    return save_algorithm(algo, folder / "m.pt"), export_pt2(algo, folder / "m.pt2")
+def both(tiny_pt, tiny_pt2):
+    """One model (support.tiny_algorithm) as .pt and .pt2 (session fixtures: the .pt2 is compiled once)."""
+    return tiny_pt, tiny_pt2
 
 
 def assert_same(a, b):

@@ -1,9 +1,21 @@
 // MLPFParticleFlow: machine-learned particle flow as a k4FWCore functional algorithm.
 //
 // Copies the EDM4hep members the model needs into plain arrays (column order of
-// k4mlpf/model/columns.py, the same packing as k4mlpf/elements.py), runs the TorchScript algorithm
-// module through MLPFRunner, and copies the candidates into edm4hep::ReconstructedParticles that
-// point back to their track or cluster. All physics (features, decoding) lives in the model file.
+// k4mlpf/model/columns.py, the same packing as k4mlpf/elements.py), runs the model file (TorchScript
+// .pt or AOTInductor .pt2) through MLPFRunner, and copies the candidates into EDM4hep, exactly as
+// `python -m k4mlpf reco` writes them (k4mlpf/reco.py, k4mlpf/reco_links.py):
+//  - OutputParticles (MLPFPFOs, edm4hep::ReconstructedParticle): one per candidate with a class,
+//    pointing back to its track or cluster; goodnessOfPID = the largest class probability;
+//  - OutputParticleIDs (MLPFParticleIDs, edm4hep::ParticleID, k4PFHitML's convention): one per
+//    particle, type = class index, PDG, likelihood = probability of that class, parameters = the
+//    class probabilities (none, charged hadron, neutral hadron, photon, electron, muon), particle;
+//  - OutputLinks (MLPFMCTruthLink, edm4hep::RecoMCParticleLink; a list of at most one name, empty:
+//    none written): from each particle to every MCParticle its track has a link to in
+//    InputTrackLinks or its cluster in InputClusterLinks, with that link's weight; the particles
+//    made from tracks first, then those made from clusters, each in particle order with its links
+//    in the order of the input links. Files without truth (real data) give empty InputTrackLinks,
+//    InputClusterLinks and OutputLinks (options/mlpf_options.py does that when the file has none).
+// All physics (features, decoding) lives in the model file.
 //
 // The calorimeter hits are those the clusters point to (Cluster::getHits()), so no list of hit
 // collections is needed. Each hit's subsystem (ECAL / HCAL / other) comes from the name of its
@@ -30,9 +42,13 @@
 
 #include "edm4hep/CalorimeterHitCollection.h"
 #include "edm4hep/ClusterCollection.h"
+#include "edm4hep/ClusterMCParticleLinkCollection.h"
+#include "edm4hep/ParticleIDCollection.h"
 #include "edm4hep/RecDqdxCollection.h"
+#include "edm4hep/RecoMCParticleLinkCollection.h"
 #include "edm4hep/ReconstructedParticleCollection.h"
 #include "edm4hep/TrackCollection.h"
+#include "edm4hep/TrackMCParticleLinkCollection.h"
 #include "edm4hep/TrackState.h"
 
 #include "k4mlpf/MLPFRunner.h"
@@ -46,19 +62,57 @@ int subsystemOf(std::string collectionName) {
   if (collectionName.find("HCAL") != std::string::npos) return k4mlpf::kSubsystemHcal;
   return k4mlpf::kSubsystemOther;
 }
+
+// For each object of `objects`, the indices of the links (in `links`, in their order) that start
+// from it; links from objects of other collections are ignored.
+template <typename Objects, typename Links>
+std::vector<std::vector<std::pair<size_t, size_t>>> linksFrom(const Objects& objects, const Links& links) {
+  std::unordered_map<typename Objects::value_type, size_t> index;
+  for (size_t i = 0; i < objects.size(); ++i) index.emplace(objects[i], i);
+  std::vector<std::vector<std::pair<size_t, size_t>>> result(objects.size());
+  for (size_t c = 0; c < links.size(); ++c) {
+    for (size_t l = 0; l < links[c]->size(); ++l) {
+      if (const auto it = index.find((*links[c])[l].getFrom()); it != index.end())
+        result[it->second].emplace_back(c, l);
+    }
+  }
+  return result;
+}
+
+using Particles = edm4hep::ReconstructedParticleCollection;
+using ParticleIDs = edm4hep::ParticleIDCollection;
+using TruthLinks = std::vector<edm4hep::RecoMCParticleLinkCollection>;  // zero or one collection
+using TrackLinks = std::vector<const edm4hep::TrackMCParticleLinkCollection*>;
+using ClusterLinks = std::vector<const edm4hep::ClusterMCParticleLinkCollection*>;
 }  // namespace
 
 struct MLPFParticleFlow final
-    : k4FWCore::Transformer<edm4hep::ReconstructedParticleCollection(
-          const edm4hep::TrackCollection&, const edm4hep::RecDqdxCollection&, const edm4hep::ClusterCollection&)> {
+    : k4FWCore::MultiTransformer<std::tuple<Particles, ParticleIDs, TruthLinks>(
+          const edm4hep::TrackCollection&, const edm4hep::RecDqdxCollection&, const edm4hep::ClusterCollection&,
+          const TrackLinks&, const ClusterLinks&)> {
   MLPFParticleFlow(const std::string& name, ISvcLocator* svcLoc)
-      : Transformer(name, svcLoc,
-                    {KeyValue("InputTracks", "SiTracks_Refitted"), KeyValue("InputDqdx", "SiTracks_Refitted_dQdx"),
-                     KeyValue("InputClusters", "PandoraClusters")},
-                    KeyValue("OutputParticles", "MLPFPFOs")) {}
+      : MultiTransformer(name, svcLoc,
+                         {KeyValue("InputTracks", "SiTracks_Refitted"), KeyValue("InputDqdx", "SiTracks_Refitted_dQdx"),
+                          KeyValue("InputClusters", "PandoraClusters"),
+                          KeyValues("InputTrackLinks", {"SiTracksMCTruthLink"}),
+                          KeyValues("InputClusterLinks", {"ClusterMCTruthLink"})},
+                         {KeyValue("OutputParticles", "MLPFPFOs"), KeyValue("OutputParticleIDs", "MLPFParticleIDs"),
+                          KeyValues("OutputLinks", {"MLPFMCTruthLink"})}) {}
 
   StatusCode initialize() override {
-    if (auto sc = Transformer::initialize(); sc.isFailure()) return sc;
+    if (auto sc = MultiTransformer::initialize(); sc.isFailure()) return sc;
+    const auto nLinkInputs = inputLocations("InputTrackLinks").size() + inputLocations("InputClusterLinks").size();
+    if (std::get<2>(m_outputs).size() > 1) {
+      error() << "OutputLinks names " << std::get<2>(m_outputs).size() << " collections; give one name, or none "
+              << "to write no truth links" << endmsg;
+      return StatusCode::FAILURE;
+    }
+    if (std::get<2>(m_outputs).empty() != (nLinkInputs == 0)) {
+      error() << (nLinkInputs == 0 ? "OutputLinks is set but InputTrackLinks and InputClusterLinks are empty"
+                                   : "InputTrackLinks / InputClusterLinks are set but OutputLinks is empty")
+              << ": give truth links in and out, or set all three to [] (files without truth)" << endmsg;
+      return StatusCode::FAILURE;
+    }
     if (m_modelPath.value().empty()) {
       error() << "no ModelPath: give the exported MLPF model (python_trainer export), e.g. --model FILE with "
                  "options/runMLPF_*.py" << endmsg;
@@ -71,9 +125,9 @@ struct MLPFParticleFlow final
       error() << e.what() << endmsg;
       return StatusCode::FAILURE;
     }
-    info() << "MLPF model " << m_modelPath.value() << " for " << m_runner->detector() << " (B = "
-           << m_runner->bField() << " T) on " << m_runner->device() << ", " << k4mlpf::intraOpThreads()
-           << " torch thread(s)" << endmsg;
+    info() << "MLPF model " << m_modelPath.value() << " (" << m_runner->format() << ") for "
+           << m_runner->detector() << " (B = " << m_runner->bField() << " T) on " << m_runner->device() << ", "
+           << k4mlpf::intraOpThreads() << " torch thread(s)" << endmsg;
     const auto expected = k4mlpf::detectorFamily(m_detector.value());
     const auto model = k4mlpf::detectorFamily(m_runner->detector());
     if (!expected.empty() && expected != model) {
@@ -89,15 +143,27 @@ struct MLPFParticleFlow final
     return StatusCode::SUCCESS;
   }
 
-  edm4hep::ReconstructedParticleCollection operator()(const edm4hep::TrackCollection& tracks,
-                                                      const edm4hep::RecDqdxCollection& dqdx,
-                                                      const edm4hep::ClusterCollection& clusters) const override {
+  // The runner is released here, not with the algorithm: a .pt2 package's loader removes the folder
+  // it unpacked the model into (/tmp/aotinductor_*) when it is destroyed, and at k4run's exit the
+  // algorithms are not (without this, every job left that folder behind).
+  StatusCode finalize() override {
+    m_runner.reset();
+    return MultiTransformer::finalize();
+  }
+
+  std::tuple<Particles, ParticleIDs, TruthLinks> operator()(const edm4hep::TrackCollection& tracks,
+                                                           const edm4hep::RecDqdxCollection& dqdx,
+                                                           const edm4hep::ClusterCollection& clusters,
+                                                           const TrackLinks& trackLinks,
+                                                           const ClusterLinks& clusterLinks) const override {
     k4mlpf::EventInputs event;
     packTracks(tracks, dqdx, event);
     packClusters(clusters, event);
-    auto out = edm4hep::ReconstructedParticleCollection();
+    auto particles = Particles();
+    auto pids = ParticleIDs();
     const int nTracks = event.nTracks();
-    std::string skipped;  // elements the model left out for non-finite members (the model file's rule)
+    std::vector<int> element;  // per particle: its element (track e, or cluster e - nTracks)
+    std::string skipped;       // elements the model left out for non-finite members (the model file's rule)
     int nSkipped = 0;
     for (const auto& c : m_runner->run(event)) {
       if (c.skipped && nSkipped++ < 5) {
@@ -105,7 +171,7 @@ struct MLPFParticleFlow final
                                                                          : "cluster " + std::to_string(c.element - nTracks));
       }
       if (c.pdg == 0) continue;
-      auto particle = out.create();
+      auto particle = particles.create();
       particle.setPDG(c.pdg);
       particle.setEnergy(c.energy);
       particle.setMomentum(edm4hep::Vector3f(c.px, c.py, c.pz));
@@ -114,15 +180,52 @@ struct MLPFParticleFlow final
       particle.setGoodnessOfPID(c.probability);
       if (c.element < nTracks) particle.addToTracks(tracks[c.element]);
       else particle.addToClusters(clusters[c.element - nTracks]);
+      element.push_back(c.element);
+      auto pid = pids.create();
+      pid.setType(c.cls);
+      pid.setPDG(c.pdg);
+      pid.setAlgorithmType(0);
+      pid.setLikelihood(c.probabilities[c.cls]);
+      for (const float p : c.probabilities) pid.addToParameters(p);
+      pid.setParticle(particle);
     }
     if (nSkipped > 0) {
       warning() << nSkipped << " element(s) with non-finite members skipped in this event (index in InputTracks / "
                 << "InputClusters): " << skipped << (nSkipped > 5 ? ", ..." : "") << endmsg;
     }
-    return out;
+    TruthLinks links;
+    if (!std::get<2>(m_outputs).empty())
+      links.push_back(truthLinks(particles, element, tracks, trackLinks, clusters, clusterLinks));
+    return std::make_tuple(std::move(particles), std::move(pids), std::move(links));
   }
 
  private:
+  // k4mlpf/reco_links.py truth_links: the particles made from tracks first, then those made from
+  // clusters, each with the input links of its track or cluster (in their order) and their weights.
+  static edm4hep::RecoMCParticleLinkCollection truthLinks(const Particles& particles, const std::vector<int>& element,
+                                                          const edm4hep::TrackCollection& tracks,
+                                                          const TrackLinks& trackLinks,
+                                                          const edm4hep::ClusterCollection& clusters,
+                                                          const ClusterLinks& clusterLinks) {
+    edm4hep::RecoMCParticleLinkCollection out;
+    const int nTracks = static_cast<int>(tracks.size());
+    auto add = [&](const auto& byElement, const auto& inputs, bool fromTracks) {
+      for (size_t p = 0; p < element.size(); ++p) {
+        if ((element[p] < nTracks) != fromTracks) continue;
+        for (const auto& [c, l] : byElement[fromTracks ? element[p] : element[p] - nTracks]) {
+          const auto in = (*inputs[c])[l];
+          auto link = out.create();
+          link.setFrom(particles[p]);
+          link.setTo(in.getTo());
+          link.setWeight(in.getWeight());
+        }
+      }
+    };
+    add(linksFrom(tracks, trackLinks), trackLinks, true);
+    add(linksFrom(clusters, clusterLinks), clusterLinks, false);
+    return out;
+  }
+
   static void packTracks(const edm4hep::TrackCollection& tracks, const edm4hep::RecDqdxCollection& dqdx,
                          k4mlpf::EventInputs& event) {
     event.tracks.assign(tracks.size() * k4mlpf::kTrackColumns, 0.f);
@@ -214,7 +317,8 @@ struct MLPFParticleFlow final
     }
   }
 
-  Gaudi::Property<std::string> m_modelPath{this, "ModelPath", "", "exported MLPF model (python_trainer export)"};
+  Gaudi::Property<std::string> m_modelPath{
+      this, "ModelPath", "", "exported MLPF model (python_trainer export): TorchScript .pt or AOTInductor .pt2"};
   Gaudi::Property<std::string> m_device{this, "Device", "cpu", "torch device: cpu, cuda, cuda:N or auto"};
   Gaudi::Property<int> m_torchThreads{
       this, "TorchThreads", 1, "libtorch intra-op threads for the process (0: libtorch's default, one per core); "
