@@ -256,7 +256,7 @@ def plan(config: StudyConfig) -> list[Point]:
     stop still leaves a complete curve and the variant table."""
     first = [Point(config.detector, s, n, 1) for n in config.sizes for s in STRATEGIES]
     variants = [Point(card, s, config.variant_events, 1) for card in (config.detector, *config.variants)
-                for s in STRATEGIES]
+                for s in STRATEGIES] if config.variants else []
     others = [Point(config.detector, s, n, seed) for seed in range(2, config.seeds + 1) for n in config.sizes
               for s in STRATEGIES]
     return list({(p.card, p.strategy, p.train_events, p.seed): p for p in first + variants + others}.values())
@@ -367,8 +367,12 @@ def efficiency_factor(records: list[dict], metric: str) -> dict:
     else:
         above = [r for r in rows if r["kind"] == "above"]
         out["factor"] = None
-        out["bound"] = (f"> {min(r['factor'] for r in above):.3g} (scratch never reaches fine-tuning within the scan)"
-                        if above else "<= 1 (scratch reaches fine-tuning's value at the smallest size)")
+        if above:
+            first = min(above, key=lambda r: r["finetune_events"])
+            out["bound"] = (f"> {first['factor']:.3g} (scratch with {first['scratch_events']:.0f} events does not reach "
+                            f"fine-tuning's value at {first['finetune_events']} events)")
+        else:
+            out["bound"] = "<= 1 (scratch reaches fine-tuning's value at the smallest size)"
     return out
 
 

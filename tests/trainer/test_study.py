@@ -49,7 +49,7 @@ def test_efficiency_factor_by_hand():
 def test_efficiency_factor_bounds_when_curves_do_not_cross():
     scratch = _records("scratch", {100: 3.0, 1000: 2.5})
     out = efficiency_factor(scratch + _records("finetune", {100: 1.0}), "val_loss")
-    assert out["factor"] is None and out["bound"].startswith("> 10")   # scratch never gets there
+    assert out["factor"] is None and out["bound"].startswith("> 10 (scratch with 1000 events")   # scratch never gets there
     out = efficiency_factor(scratch + _records("finetune", {100: 3.5}), "val_loss")
     assert out["factor"] is None and out["bound"].startswith("<= 1")   # fine-tuning does not help
 
