@@ -450,7 +450,7 @@ def scan_figures(summary: dict, study: Path) -> list[str]:
     plt = pyplot()
     points, baseline = summary["points"], summary["baseline"]
     seeds = len({r["seed"] for r in points})
-    fig, axes = plt.subplots(1, 3, figsize=(21, 6.5))
+    fig, axes = plt.subplots(1, 3, figsize=(24, 7), layout="constrained")
     panels = (("val_loss", "validation loss", None), ("jet_iqr_over_median", "jet resolution (IQR / median)",
                                                       baseline["jet_iqr_over_median"]),
               ("met_resolution_gev", r"MET resolution ($\Delta$ IQR) [GeV]", baseline["met_resolution_gev"]))
@@ -465,7 +465,7 @@ def scan_figures(summary: dict, study: Path) -> list[str]:
         ax.legend(fontsize=13)
     axes[0].set_title(f"mean and min-max over {seeds} seed(s)", fontsize=14)
     names = [save(fig, study / "study_vs_size.png")]
-    fig, axes = plt.subplots(1, 3, figsize=(21, 6.5))
+    fig, axes = plt.subplots(1, 3, figsize=(24, 7), layout="constrained")
     for ax, cls in zip(axes, ("charged_hadron", "neutral_hadron", "photon")):
         for strategy in STRATEGIES:
             _band(ax, points, strategy, lambda r, c=cls: r["particles"][c]["efficiency"])
@@ -486,7 +486,7 @@ def variant_figure(summary: dict, study: Path) -> str:
               (r"MET $\Delta$ IQR [GeV]", lambda m: m["met_resolution_gev"]),
               ("photon energy IQR / median", lambda m: m["particles"]["photon"]["energy_resolution"]),
               ("neutral hadron energy IQR / median", lambda m: m["particles"]["neutral_hadron"]["energy_resolution"]))
-    fig, axes = plt.subplots(1, 4, figsize=(26, 7))
+    fig, axes = plt.subplots(1, 4, figsize=(30, 8), layout="constrained")
     x = np.arange(len(variants))
     for ax, (title, value) in zip(axes, panels):
         for i, (name, color) in enumerate((("finetune", COLORS["finetune"]), ("scratch", COLORS["scratch"]),
