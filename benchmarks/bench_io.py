@@ -6,8 +6,8 @@ clusters + cluster->hit relations + hits and prints events/s and MB/s (file byte
 
 Then the reader (``EDM4hepFile.iterate``) against raw uproot (``uproot.open(path)["events"].arrays``
 of exactly the branches the reader reads, ``EDM4hepFile.branches``), same events, same step size,
-in interleaved rounds (reader, uproot, reader, uproot, ...; each round opens the file), medians of
-wall and CPU time: on that file and, with ``--file``, on a CLD REC file for the collections
+in interleaved rounds (reader, uproot, uproot, reader, ...; each round opens the file), medians of
+wall and CPU time and of each round's reader/uproot ratio: on that file and, with ``--file``, on a CLD REC file for the collections
 ``prepare``/``reco`` read (``ElementCollections.needed``).
 
     python benchmarks/bench_io.py [--events 1000] [--repeat 3] [--step-size 1000]
@@ -107,18 +107,19 @@ def reader_vs_uproot(path: str | os.PathLike, collections: list[str] | None = No
 
     times: dict[str, dict[str, list]] = {"reader": {"wall": [], "cpu": []}, "uproot": {"wall": [], "cpu": []}}
     reader(), raw()
-    for _ in range(rounds):
-        for name, read in (("reader", reader), ("uproot", raw)):
+    for i in range(rounds):  # which goes first alternates, so that neither always follows the other
+        for name, read in (("reader", reader), ("uproot", raw))[::1 if i % 2 == 0 else -1]:
             wall, cpu = time.perf_counter(), time.process_time()
             n = read()
             times[name]["wall"].append(time.perf_counter() - wall)
             times[name]["cpu"].append(time.process_time() - cpu)
             assert n == stop, (name, n, stop)
     med = {name: {k: statistics.median(v) for k, v in t.items()} for name, t in times.items()}
+    paired = {k: statistics.median(a / b for a, b in zip(times["reader"][k], times["uproot"][k])) for k in ("wall", "cpu")}
     return {"file": os.fspath(path), "collections": collections, "branches": len(branches), "events": stop,
             "step_size": step_size, "rounds": rounds, "median": med,
             "ratio_wall": med["reader"]["wall"] / med["uproot"]["wall"],
-            "ratio_cpu": med["reader"]["cpu"] / med["uproot"]["cpu"]}
+            "ratio_cpu": med["reader"]["cpu"] / med["uproot"]["cpu"], "ratio_paired": paired}
 
 
 def format_reader_vs_uproot(r: dict) -> str:
@@ -129,7 +130,8 @@ def format_reader_vs_uproot(r: dict) -> str:
             f"{m['reader']['cpu']:.3f} s CPU\n"
             f"  raw uproot {m['uproot']['wall']:.3f} s wall ({r['events'] / m['uproot']['wall']:6.0f} events/s), "
             f"{m['uproot']['cpu']:.3f} s CPU\n"
-            f"  reader / raw uproot: {r['ratio_wall']:.2f} (wall), {r['ratio_cpu']:.2f} (CPU)")
+            f"  reader / raw uproot: {r['ratio_wall']:.2f} (wall), {r['ratio_cpu']:.2f} (CPU); median of the rounds' own "
+            f"ratios {r['ratio_paired']['wall']:.2f} (wall), {r['ratio_paired']['cpu']:.2f} (CPU)")
 
 
 def main() -> None:
@@ -144,7 +146,7 @@ def main() -> None:
                                        "file from `python -m fastsim generate --detector CLD`)")
     parser.add_argument("--compare-events", type=int, default=500)
     parser.add_argument("--compare-step", type=int, default=200, help="step size of the comparison (reco's: 200)")
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=9)
     args = parser.parse_args()
     path = os.path.join(tempfile.gettempdir(),
                         f"k4mlpf_bench_io_{args.events}_{args.compression}_{args.basket_size}.edm4hep.root")

@@ -299,7 +299,7 @@ class EDM4hepFile:
         if data not in keys:
             raise EDM4hepError(f"collection {info.name!r} is listed in podio_metadata but has no "
                                f"data branch", file_path=self.path)
-        columns = _data_columns(all_keys, data, self.is_rntuple)
+        columns = _data_columns(tree, data, self.is_rntuple, all_keys)
         ranged = sorted({c[: -len("_begin")] for c in columns if c.endswith("_begin")})
         prefix = f"_{data}_"
         declared = self._declared_members(info)
@@ -315,10 +315,11 @@ class EDM4hepFile:
                                    user_data=info.is_user_data, unset=unset)
 
     def _keys(self, category: str, tree) -> list[str]:
-        """Every branch (field) name of the category's tree, listed once per file (a walk over all branches)."""
+        """The category tree's top-level branch names (TTree) or every field name (RNTuple), listed
+        once per file (listing every TTree leaf walks hundreds of branches: a few ms)."""
         cache = self.__dict__.setdefault("_key_cache", {})
         if category not in cache:
-            cache[category] = list(tree.keys())
+            cache[category] = list(tree.keys()) if self.is_rntuple else list(tree.keys(recursive=False))
         return cache[category]
 
     def _declared_members(self, info: CollectionInfo) -> list[str] | None:
@@ -464,12 +465,12 @@ def _top_level_keys(tree, keys: list[str]) -> list[str]:
         else [k for k in keys if "." not in k]
 
 
-def _data_columns(keys: list[str], data: str, is_rntuple: bool) -> list[str]:
-    """Member columns of the data branch, as dotted paths relative to the object."""
+def _data_columns(tree, data: str, is_rntuple: bool, keys: list[str]) -> list[str]:
+    """Member columns of the data branch, as dotted paths relative to the object (``keys``: RNTuple
+    field names)."""
     if is_rntuple:
         return [k[len(data) + 1:] for k in keys if k.startswith(data + ".")]
-    return [k.split("/", 1)[1][len(data) + 1:] for k in keys
-            if k.startswith(data + "/" + data + ".")]
+    return [k[len(data) + 1:] for k in tree[data].keys(recursive=True) if k.startswith(data + ".")]
 
 
 def _is_range_field(field: str, ranged: list[str]) -> bool:
