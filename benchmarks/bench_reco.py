@@ -260,7 +260,7 @@ def report(path: Path, *, model: str | os.PathLike = SHIPPED, batch: int = 32, r
         f"with no padding at all); at batch 1, {100 * dense:.0f}% of the module's CPU time is matrix products and "
         f"attention (torch.profiler), work that grows with the events; and padding a batch to its largest event "
         f"adds attention work (against batch 1: " + ", ".join(f"{k} x{v:.2f}" for k, v in work.items()) + ")")
-    reco_split(path, model, batch)  # untimed: the first reco of a process imports ROOT and declares the EDM4hep types
+    first = reco_split(path, model, batch)  # apart: the first reco of a process imports ROOT, declares the EDM4hep types
     splits: dict = {1: [], batch: []}
     for _ in range(rounds):
         for b in splits:
@@ -273,6 +273,12 @@ def report(path: Path, *, model: str | os.PathLike = SHIPPED, batch: int = 32, r
         say(f"k4mlpf reco ({Path(model).name}, TorchScript, batch {b}): {events / total:.1f} events/s end to end "
             f"({total:.1f} s for {events} events, median of {rounds}; ROOT already started)")
         say("    " + ", ".join(f"{k} {v:.2f} s ({100 * v / total:.0f}%)" for k, v in t.items()))
+    later = result[f"reco batch {batch}"]
+    result["reco first run"] = first
+    once = {k: r["timings"]["write"] + r["timings"]["other"] for k, r in (("first", first), ("later", later))}
+    say(f"  the first reco of a process (batch {batch}, {first['seconds']:.1f} s) spent {once['first']:.1f} s in write + "
+        f"other against {once['later']:.1f} s later: importing ROOT and declaring the EDM4hep types, once per "
+        "`k4mlpf reco` command")
     say(f"  reco batch {batch} / batch 1: {result['reco batch 1']['seconds'] / result[f'reco batch {batch}']['seconds']:.2f}"
         f" end to end, {result['reco batch 1']['timings']['model'] / result[f'reco batch {batch}']['timings']['model']:.2f}"
         " on the model")
