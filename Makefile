@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.k4mlpf-installed
 
-.PHONY: setup k4 test run bench clean-venv
+.PHONY: setup k4 test run bench bench-summary clean-venv
 
 setup: $(STAMP)
 
@@ -31,8 +31,12 @@ test: setup k4
 run: setup
 	$(PY) scripts/pipeline.py
 
+# every benchmark script alone; bench_summary.py repeats bench_reco.py and bench_io.py, so it has its own target
 bench: setup
-	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	for b in benchmarks/bench_*.py; do [ $$b = benchmarks/bench_summary.py ] && continue; echo "== $$b"; $(PY) $$b || exit 1; done
+
+bench-summary: setup
+	$(PY) benchmarks/bench_summary.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -16,7 +16,8 @@ from pathlib import Path
 import awkward as ak
 
 from .edm4hep.reader import EDM4hepFile
-from .evaluation import Particles, jet_performance, met_performance, pfo_particles, truth_particles
+from .evaluation import (Particles, jet_performance, link_matches, link_performance, met_performance, pfo_particles,
+                         truth_particles, visible_ancestors)
 
 
 MLPF_COLLECTION = "MLPFPFOs"
@@ -41,21 +42,43 @@ def default_collections(path: str | os.PathLike) -> list[str]:
     return chosen
 
 
+def link_candidates(infos: dict, name: str) -> list[str]:
+    """ReconstructedParticle -> MCParticle link collections of the file that may link ``name``, the
+    likeliest first: ``<stem>MCTruthLink`` (MLPFPFOs -> MLPFMCTruthLink, what reco writes), then
+    ``RecoMCTruthLink`` (Pandora's, and the fast simulation's for BaselinePFOs), then any other."""
+    def links_particles(info) -> bool:
+        return info.is_link and ("ReconstructedParticle" in info.type or "RecoMCParticle" in info.type
+                                 or "MCRecoParticle" in info.type) and "MCParticle" in info.type
+
+    found = [n for n, i in infos.items() if links_particles(i)]
+    first = [n for n in (f"{name.removesuffix('PFOs')}MCTruthLink", "RecoMCTruthLink") if n in found]
+    return first + sorted(n for n in found if n not in first)
+
+
 def compare(path: str | os.PathLike, collections: list[str], output_dir: str | os.PathLike | None = None,
             mc: str = "MCParticles", step_size: int = 1000) -> dict:
-    pieces: dict[str, list] = {name: [] for name in [mc, *collections]}
     with EDM4hepFile(path) as f:
-        for chunk in f.iterate([mc, *collections], step_size=step_size):
+        infos = f.collections()
+        candidates = {name: link_candidates(infos, name) for name in collections}
+        links = sorted({n for names in candidates.values() for n in names})
+        pieces: dict[str, list] = {name: [] for name in dict.fromkeys([mc, *collections, *links])}
+        for chunk in f.iterate(list(pieces), step_size=step_size):
             for name in pieces:
                 pieces[name].append(chunk[name])
     arrays = {name: ak.concatenate(v) if v else ak.Array([]) for name, v in pieces.items()}
     truth = truth_particles(arrays[mc])
     result = {"file": os.fspath(path), "events": len(arrays[mc]), "jets": {}, "met": {},
-              "classes": {"truth": class_totals(truth)}}
+              "classes": {"truth": class_totals(truth)}, "links": {}, "without_links": []}
+    ancestors = visible_ancestors(arrays[mc]) if links else None
     curves = []
     for name in collections:
         reco = pfo_particles(arrays[name])
         result["classes"][name] = class_totals(reco)
+        matched = _link_metrics(arrays, name, candidates[name], infos, mc, reco, truth, ancestors)
+        if matched is None:
+            result["without_links"].append(name)
+        else:
+            result["links"][name] = matched
         jets = jet_performance(reco, truth)
         ratio, _ = jets.pop("ratio"), jets.pop("truth_pt")
         missing = met_performance(reco, truth)
@@ -70,6 +93,24 @@ def compare(path: str | os.PathLike, collections: list[str], output_dir: str | o
         with open(Path(output_dir) / "compare.json", "w") as stream:
             json.dump(result, stream, indent=1, default=float)
     return result
+
+
+def _link_metrics(arrays: dict, name: str, candidates: list[str], infos: dict, mc: str, reco: Particles,
+                  truth: Particles, ancestors) -> dict | None:
+    """Per-class efficiency, fake rate and energy response of ``name`` through the first of its link
+    ``candidates`` that links it to ``mc``; None when none does."""
+    from .model.columns import CLASS_NAMES
+
+    pfo_id, mc_id = infos[name].collection_id, infos[mc].collection_id
+    for link in candidates:
+        sources = arrays[link]["from"].collectionID
+        targets = arrays[link]["to"].collectionID
+        if not ak.any((sources == pfo_id) & (targets == mc_id)):
+            continue
+        match = link_matches(arrays[name], arrays[link], arrays[mc], pfo_id, mc_id, ancestors)
+        return {"link_collection": link, "matched": float((match >= 0).mean()) if len(match) else 0.0,
+                "classes": link_performance(match, reco, truth, len(ancestors), list(CLASS_NAMES))}
+    return None
 
 
 def class_totals(particles: Particles) -> dict:
@@ -97,6 +138,27 @@ def table(result: dict) -> str:
         for cls in next(iter(classes.values())):
             lines.append(f"{cls:<16}" + "".join(f"{classes[n][cls]['n']:>9d} / {classes[n][cls]['energy']:>9.1f}"
                                                  for n in names))
+    linked = result.get("links", {})
+    if linked:
+        names = list(linked)
+        lines.append("")
+        lines.append("particles through the truth links (each matched to the MCParticle of its largest link weight, "
+                     "or that particle's visible ancestor):")
+        heads = [f"{n} ({linked[n]['link_collection']})" for n in names]
+        lines.append(f"{'':<16}" + "".join(f"{h:>34}" for h in heads))
+        lines.append(f"{'class':<16}" + "".join(f"{'eff':>10}{'fake':>8}{'E resp':>8}{'IQR':>8}" for _ in names))
+        for cls in next(iter(linked.values()))["classes"]:
+            row = f"{cls:<16}"
+            for n in names:
+                m = linked[n]["classes"][cls]
+                r = m["energy_response"]
+                row += f"{m['efficiency']:>10.3f}{m['fake_rate']:>8.3f}{r['median']:>8.3f}{r['iqr']:>8.3f}"
+            lines.append(row)
+        lines.append("eff: truth particles of the class matched by a particle of that class; fake: particles of the "
+                     "class matched to none or to another class; E resp: median matched energy / true energy")
+    if result.get("without_links"):
+        lines.append(f"note: no truth links from {', '.join(result['without_links'])} to the MCParticles in the file: "
+                     "link-based particle metrics skipped for them")
     if result["events"] < 100:
         lines.append(f"note: {result['events']} event(s) are not statistics; the resolutions above say little")
     return "\n".join(lines)

@@ -26,6 +26,7 @@ class Particles:
     energy: np.ndarray
     counts: np.ndarray
     cls: np.ndarray | None = None
+    index: np.ndarray | None = None  # truth particles: their flat indices among all MCParticles
 
     @classmethod
     def from_rows(cls, rows: np.ndarray, counts: np.ndarray, columns=("px", "py", "pz", "energy"),
@@ -58,6 +59,7 @@ def truth_particles(mc) -> Particles:
     rows = np.stack([px, py, pz, np.sqrt(px**2 + py**2 + pz**2 + m**2)], axis=1)
     particles = Particles.from_rows(rows, ak.to_numpy(ak.num(mc, axis=1)), keep=keep)
     particles.cls = class_of(pdg[keep], charge[keep])
+    particles.index = np.flatnonzero(keep)
     return particles
 
 
@@ -172,4 +174,97 @@ def particle_performance(pred_cls: np.ndarray, true_cls: np.ndarray, pred_e: np.
                      "efficiency": float(both.sum() / max(is_true.sum(), 1)),
                      "fake_rate": float((is_pred & ~is_true).sum() / max(is_pred.sum(), 1)),
                      "energy_response": response_summary(pred_e[both] / true_e[both])}
+    return out
+
+
+# -- particle level through the truth links (k4mlpf compare) ----------------------------------------
+
+def visible_ancestors(mc, max_depth: int = 256) -> np.ndarray:
+    """For every particle of ``N * var * MCParticle`` (flat over events), the flat index of the nearest
+    particle of the visible final state (``physics.visible_final_state``) among itself and its
+    ancestors (first parent at each step), -1 if there is none: a Geant4 secondary (a conversion
+    electron, a pion of a K0S decay) stands for the generator particle it came from."""
+    from .elements import flat, offsets
+    from .physics import visible_final_state
+
+    visible = visible_final_state(flat(mc.generatorStatus), flat(mc.PDG))
+    n = len(visible)
+    ancestor = np.arange(n)
+    if "parents" not in ak.fields(mc) or n == 0:
+        return np.where(visible, ancestor, -1)
+    counts = ak.to_numpy(ak.num(mc, axis=1))
+    first = flat(ak.fill_none(ak.firsts(mc.parents.index, axis=2), -1)).astype(np.int64)
+    event = np.repeat(np.arange(len(counts)), counts)
+    parent = np.where((first >= 0) & (first < counts[event]), offsets(counts)[event] + first, -1)
+    todo = np.flatnonzero(~visible)
+    for _ in range(max_depth):
+        if len(todo) == 0:
+            break
+        up = parent[ancestor[todo]]
+        ancestor[todo[up < 0]] = -1
+        todo, up = todo[up >= 0], up[up >= 0]
+        ancestor[todo] = up
+        todo = todo[~visible[up]]
+    ancestor[todo] = -1  # deeper than max_depth: a broken (cyclic) history
+    return ancestor
+
+
+def link_matches(pfos, links, mc, pfo_id: int, mc_id: int, ancestors: np.ndarray | None = None) -> np.ndarray:
+    """For every particle of ``pfos`` (flat over events), the flat index into ``mc`` of its truth match:
+    the MCParticle its link of largest weight points to (``links``: ``N * var * {weight, from, to}``,
+    those from collection ``pfo_id`` to ``mc_id``), taken to its visible ancestor; -1 for a particle
+    without link (or whose MCParticle has no visible ancestor)."""
+    from .elements import flat, offsets
+
+    ancestors = visible_ancestors(mc) if ancestors is None else ancestors
+    pf_counts = ak.to_numpy(ak.num(pfos, axis=1)).astype(np.int64)
+    mc_counts = ak.to_numpy(ak.num(mc, axis=1)).astype(np.int64)
+    match = np.full(int(pf_counts.sum()), -1, np.int64)
+    l_counts = ak.to_numpy(ak.num(links, axis=1))
+    if not l_counts.sum():
+        return match
+    event = np.repeat(np.arange(len(l_counts)), l_counts)
+    source, target = flat(links["from"].index).astype(np.int64), flat(links["to"].index).astype(np.int64)
+    weight = flat(links.weight).astype(np.float64)
+    keep = ((flat(links["from"].collectionID) == pfo_id) & (flat(links["to"].collectionID) == mc_id)
+            & (source >= 0) & (source < pf_counts[event]) & (target >= 0) & (target < mc_counts[event]))
+    reco = offsets(pf_counts)[event[keep]] + source[keep]
+    truth = offsets(mc_counts)[event[keep]] + target[keep]
+    order = np.lexsort((-weight[keep], reco))            # per particle, its largest weight first
+    reco, truth = reco[order], truth[order]
+    first = np.r_[True, reco[1:] != reco[:-1]] if len(reco) else np.zeros(0, bool)
+    match[reco[first]] = ancestors[truth[first]]
+    return match
+
+
+def link_performance(match: np.ndarray, reco: Particles, truth: Particles, n_mc: int,
+                     class_names: list[str]) -> dict:
+    """Per class, through the truth links (``match``: ``link_matches`` of the ``reco`` particles;
+    ``truth``: ``truth_particles`` of the ``n_mc`` MCParticles):
+
+    - efficiency: truth particles of the class matched by at least one reco particle of that class;
+    - fake rate: reco particles of the class matched to no truth particle or to one of another class;
+    - energy response: per found truth particle, the energy of the reco particles of its class matched
+      to it (summed: a split shower counts once) over its own energy.
+    """
+    mc_cls = np.full(n_mc, -1, np.int64)
+    mc_cls[truth.index] = truth.cls
+    mc_energy = np.zeros(n_mc)
+    mc_energy[truth.index] = truth.energy
+    matched_cls = np.where(match >= 0, mc_cls[np.maximum(match, 0)], -1) if n_mc else np.full(len(match), -1)
+    out = {}
+    for c, name in enumerate(class_names):
+        if c == 0:
+            continue
+        predicted = reco.cls == c
+        good = predicted & (matched_cls == c)
+        energy = np.bincount(match[good], weights=reco.energy[good], minlength=n_mc)
+        found = np.bincount(match[good], minlength=n_mc) > 0
+        of_class = truth.index[truth.cls == c]
+        hit = of_class[found[of_class]]
+        out[name] = {"truth": int(len(of_class)), "found": int(len(hit)),
+                     "efficiency": len(hit) / max(len(of_class), 1),
+                     "predicted": int(predicted.sum()), "fakes": int((predicted & ~good).sum()),
+                     "fake_rate": float((predicted & ~good).sum() / max(predicted.sum(), 1)),
+                     "energy_response": response_summary(energy[hit] / mc_energy[hit])}
     return out

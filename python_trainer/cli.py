@@ -270,8 +270,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=cmd_evaluate)
 
-    p = add("export", help="checkpoint -> TorchScript algorithm module for reconstruction")
-    p.add_argument("checkpoint", help="training checkpoint (best.pt or last.pt of a run folder)")
+    p = add("export", help="checkpoint -> TorchScript algorithm module for reconstruction (or .pt -> .pt2)")
+    p.add_argument("checkpoint", help="training checkpoint (best.pt or last.pt of a run folder), or an exported "
+                                      ".pt model to compile again (e.g. --format pt2 of models/mlpf_cld_small.pt)")
     p.add_argument("--output", "-o", required=True, help="model file to write (.pt)")
     p.add_argument("--detector", help="detector name stored in the model (default: the training data's)")
     p.add_argument("--format", choices=["torchscript", "pt2", "both"], default="torchscript",

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from k4mlpf.evaluation import Particles, jet_performance, met_performance, particle_performance, resolution_ratios
-from k4mlpf.model.batch import padded_to_elements
+from k4mlpf.model.batch import outputs_to_elements
 from k4mlpf.model.columns import CLASS_NAMES
 
 from .checkpoint import algorithm_for
@@ -42,11 +42,10 @@ def predict(algo, events: EventSet, batch_size: int = 64, device: str = "cpu", p
         t_counts, c_counts = a["track_counts"][index], a["cluster_counts"][index]
         rows = slice(elem_off[index[0]], elem_off[index[-1] + 1])          # batches are runs of events
         valid = particles["valid"].cpu().numpy()
-        for key in ("cls", "px", "py", "pz", "energy", "charge"):
-            value = particles[key].cpu().numpy()
-            if key == "cls":
-                value = np.where(valid, value, 0)
-            out[rows, _COL[key]] = padded_to_elements(value, t_counts, c_counts, t_max)
+        padded = {key: particles[key].cpu().numpy() for key in ("cls", "px", "py", "pz", "energy", "charge")}
+        padded["cls"] = np.where(valid, padded["cls"], 0)
+        for key, value in outputs_to_elements(padded, t_counts, c_counts, t_max).items():
+            out[rows, _COL[key]] = value
     out[:, _COL["pt"]] = np.hypot(out[:, _COL["px"]], out[:, _COL["py"]])
     return out
 

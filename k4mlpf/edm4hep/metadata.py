@@ -17,6 +17,8 @@ import json
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from .errors import EDM4hepError
 
 _VECTOR_OF = re.compile(r"^(?:std::)?vector<\s*(.*?)\s*>$")
@@ -79,10 +81,12 @@ _USER_DATA_TYPES = {"float", "double", "int8_t", "int16_t", "int32_t", "int64_t"
                     "uint16_t", "uint32_t", "uint64_t"}
 
 
-def split_strings(branch, count: int) -> list[str] | None:
-    """The ``count`` strings of entry 0 of a split ``std::string`` member (``tuple<...,string,...>._1``).
+def split_strings(branch, count: int | None = None) -> list[str] | None:
+    """The ``count`` strings (None: all) of entry 0 of a split ``std::string`` member of a vector of
+    structs (``tuple<...,string,...>._1``, ``CollectionWriteInfo.name``).
 
-    uproot cannot interpret this branch (its type reads 'unknown'), but the bytes are simple: ROOT's
+    uproot cannot interpret the tuple's branch (its type reads 'unknown'), and for the others it reads
+    the file's whole streamer list first (tens of milliseconds), but the bytes are simple: ROOT's
     byte count and version (6 bytes), then each string as a length byte (255: a 4-byte big-endian
     length follows) and its characters. Returns None when the bytes do not parse as exactly
     ``count`` strings, so that a caller can fall back to other evidence.
@@ -96,7 +100,7 @@ def split_strings(branch, count: int) -> list[str] | None:
         return None
     pos = 6 if data[:1] and data[0] & 0x40 else 0
     out = []
-    for _ in range(count):
+    while count is None and pos < end or count is not None and len(out) < count:
         if pos >= end:
             return None
         length, pos = data[pos], pos + 1
@@ -137,11 +141,44 @@ class FileMetadata:
         return json.loads(text) if text else {}
 
 
-def _version(group) -> tuple[int, int, int] | None:
+def _version(meta, first: dict, key: str) -> tuple[int, int, int] | None:
     try:
-        return tuple(int(group[part].array(library="np")[0]) for part in ("major", "minor", "patch"))
+        return tuple(int(_entry0(meta, first, f"{key}/{part}")) for part in ("major", "minor", "patch"))
     except Exception:  # noqa: BLE001 - a version is decoration, never fatal
         return None
+
+
+_WRITE_INFO = ("collectionID", "dataType", "isSubset", "schemaVersion", "name")
+
+
+_STRING_LEAVES = (".dataType", ".name", "EDMDefinitions._0", "EDMDefinitions._1")
+
+
+def _first_entries(meta, keys: set[str]) -> dict:
+    """Entry 0 of every podio >= 1.3 metadata leaf read below, numbers in one read (each separate
+    ``branch.array()`` pays uproot's request round trip) and strings decoded by ``split_strings``
+    (uproot would first read the file's whole streamer list, which reading the events never needs).
+    Leaves that do not parse are left out: they are then read one by one, by uproot."""
+    wanted = [k for k in keys if k.rsplit(".", 1)[-1] in _WRITE_INFO and "___CollectionTypeInfo/" in k
+              or k in ("EDMDefinitions/EDMDefinitions._0", "EDMDefinitions/EDMDefinitions._1")
+              or k.rsplit("/", 1)[-1] in ("major", "minor", "patch")]
+    strings = [k for k in wanted if k.endswith(_STRING_LEAVES)]
+    numbers = [k for k in wanted if k not in strings]
+    try:
+        arrays = meta.arrays(numbers, entry_stop=1, library="np", how=dict) if numbers else {}
+        first = {k: v[0] for k, v in arrays.items() if len(v)}
+    except Exception:  # noqa: BLE001 - e.g. an old layout uproot cannot stream: fall back
+        return {}
+    for key in strings:
+        parsed = split_strings(meta[key])
+        ids = first.get(key.rsplit(".", 1)[0] + ".collectionID") if "___CollectionTypeInfo/" in key else None
+        if parsed is not None and (ids is None or len(ids) == len(parsed)):
+            first[key] = np.array(parsed, dtype=object)
+    return first
+
+
+def _entry0(meta, first: dict, key: str):
+    return first[key] if key in first else meta[key].array(library="np")[0]
 
 
 def _as_version(value) -> tuple[int, int, int] | None:
@@ -175,6 +212,7 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
         dm_versions = {k[: -len("___Version")]: _as_version([row[k]]) for k in fields if k.endswith("___Version")}
         return FileMetadata(categories, collections, datamodels, podio_version, dm_versions)
 
+    first = _first_entries(meta, keys)
     categories = []
     for key in meta.keys(recursive=False):
         for suffix in ("___CollectionTypeInfo", "___idTable"):
@@ -184,8 +222,7 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
     for category in categories:
         info_key = f"{category}___CollectionTypeInfo"
         if f"{info_key}/{info_key}.name" in keys:  # podio >= 1.3: CollectionWriteInfo
-            cols = {f: meta[f"{info_key}/{info_key}.{f}"].array(library="np")[0]
-                    for f in ("collectionID", "dataType", "isSubset", "schemaVersion", "name")}
+            cols = {f: _entry0(meta, first, f"{info_key}/{info_key}.{f}") for f in _WRITE_INFO}
             collections[category] = {
                 str(n): CollectionInfo(str(n), int(i), str(t), bool(s), int(v))
                 for i, t, s, v, n in zip(cols["collectionID"], cols["dataType"], cols["isSubset"],
@@ -230,14 +267,14 @@ def read_metadata(meta, trees: dict, file_path: str, *, is_rntuple: bool) -> Fil
 
     datamodels = {}
     if "EDMDefinitions/EDMDefinitions._0" in keys:
-        names = meta["EDMDefinitions/EDMDefinitions._0"].array(library="np")[0]
-        texts = meta["EDMDefinitions/EDMDefinitions._1"].array(library="np")[0]
+        names = _entry0(meta, first, "EDMDefinitions/EDMDefinitions._0")
+        texts = _entry0(meta, first, "EDMDefinitions/EDMDefinitions._1")
         datamodels = {str(n): str(t) for n, t in zip(names, texts)}
-    podio_version = _version(meta["PodioBuildVersion"]) if "PodioBuildVersion" in keys else None
+    podio_version = _version(meta, first, "PodioBuildVersion") if "PodioBuildVersion" in keys else None
     dm_versions = {}
     for key in meta.keys(recursive=False):
         if key.endswith("___Version"):
-            dm_versions[key[: -len("___Version")]] = _version(meta[key])
+            dm_versions[key[: -len("___Version")]] = _version(meta, first, key)
     # Trees that hold frames but no collections (e.g. 'metadata' of old files) are categories too.
     for name in trees:
         if name not in categories:

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import awkward as ak
 
 from .datamodel import EDM4HEP_VERSION
 from .errors import SchemaEvolutionWarning, WriteError
 from .podio_writer import podio_available
+
+if TYPE_CHECKING:
+    from .reader import EDM4hepFile
 
 
 def open_writer(path: str | os.PathLike, backend: str = "auto", **kwargs):
@@ -40,7 +44,7 @@ def open_writer(path: str | os.PathLike, backend: str = "auto", **kwargs):
 def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.PathLike,
                         produce: Callable[[dict[str, ak.Array], "EDM4hepFile"], tuple[dict, dict]] | None = None, *,
                         inputs: list[str] | None = None, step_size: int = 500,
-                        progress: Callable[[int], None] | None = None) -> int:
+                        progress: Callable[[int], None] | None = None, timings: dict | None = None) -> int:
     """Write every collection of ``input_path`` plus the new ones ``produce(chunk)`` returns.
 
     ``produce(chunk, source)`` receives the chunk's collections named by ``inputs`` (under today's
@@ -51,7 +55,19 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
     The output has today's layout (EDM4hep 1.x, podio >= 1.3) whatever the input's EDM4hep version:
     see :mod:`k4mlpf.edm4hep.evolution`. What cannot be converted is named in one
     :class:`SchemaEvolutionWarning` and left out.
+
+    ``timings``, if given, accumulates seconds under "read" (the chunks, their frame parameters and
+    the conversion to today's layout), "produce" and "write".
     """
+    import time
+
+    clock = {} if timings is None else timings
+
+    def spent(key: str, since: float) -> float:
+        now = time.perf_counter()
+        clock[key] = clock.get(key, 0.0) + now - since
+        return now
+
     from .evolution import plan_conversion
     from .reader import EDM4hepFile, current_names
 
@@ -69,9 +85,12 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                 names = list(conversion.plans)
             _copy_other_categories(source, writer, dropped_types)
             start = 0
+            tick = time.perf_counter()
             for chunk in source.iterate(names, step_size=step_size, schema="file"):
                 stop = start + len(next(iter(chunk.values()))) if chunk else start
                 collections, all_types = conversion.apply(chunk)
+                params = source.parameters("events", entry_start=start, entry_stop=stop)
+                tick = spent("read", tick)
                 if produce is not None:
                     view = {n: current_names(infos[n], chunk[n]) for n in (inputs or []) if n in chunk}
                     new, new_types = produce(view, source)
@@ -81,12 +100,15 @@ def copy_with_additions(input_path: str | os.PathLike, output_path: str | os.Pat
                                          file_path=os.fspath(output_path))
                     collections.update(new)
                     all_types.update(new_types)
-                params = source.parameters("events", entry_start=start, entry_stop=stop)
+                    tick = spent("produce", tick)
                 writer.write_events(collections, all_types, params, subsets=conversion.subsets)
+                tick = spent("write", tick)
                 if progress is not None:
                     progress(stop - start)
                 start = stop
             n_events = writer.num_events
+            tick = time.perf_counter()
+        spent("write", tick)  # closing the writer flushes its last baskets
         if dropped_types or conversion.dropped:
             _warn_lost(source, output_path, [f"collection {n} ({infos[n].type})" if n in infos else n
                                              for n in sorted(dropped_types)] + sorted(conversion.dropped))

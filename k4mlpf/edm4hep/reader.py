@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import awkward as ak
 import numpy as np
@@ -87,7 +87,9 @@ class EDM4hepFile:
             # one entry per name: uproot resolves a bare name to its highest (newest) cycle
             names = dict.fromkeys(k.split(";")[0] for k, c in classes.items()
                                   if c in ("TTree", "ROOT::RNTuple") and not k.startswith("podio_metadata"))
-            self._trees = {name: self._file[name] for name in names}
+            self._trees = _Trees(self._file, names, self.path)
+            if "events" in self._trees:
+                self._trees["events"]  # noqa: B018 - opened now, so that a damaged one fails here
             self.metadata: FileMetadata = read_metadata(self._file["podio_metadata"], self._trees,
                                                         self.path, is_rntuple=self.is_rntuple)
         except EDM4hepError:
@@ -173,7 +175,7 @@ class EDM4hepFile:
         plan = {name: self._plan(category, infos[name], tree) for name in names}
         wanted = sorted({b for branches in plan.values() for b in branches.all()})
         try:
-            raw = self._read(tree, wanted, start, stop, frozenset(skip))
+            raw = self._read(category, tree, wanted, start, stop, frozenset(skip))
         except Exception as err:
             raise EDM4hepError(f"cannot read {names} in entries [{start}, {stop}) ({_one_line(err)}); "
                                "the file may be truncated or damaged", file_path=self.path) from err
@@ -181,6 +183,22 @@ class EDM4hepFile:
         for name in names:
             out[name] = self._assemble(infos[name], plan[name], raw, schema)
         return out
+
+    def branches(self, collections: str | Sequence[str] | None = None, *, category: str = "events",
+                 skip: Sequence[str] = ()) -> list[str]:
+        """The TTree branches (leaves, ``C/C.energy``) or RNTuple fields that :meth:`arrays` reads for
+        ``collections`` with this ``skip``, in reading order: what a plain ``uproot`` read of the same
+        data would name (see ``benchmarks/bench_io.py``)."""
+        infos = self.collections(category)
+        names = _regularize_names(collections, list(infos))
+        tree = self._trees.get(category)
+        if tree is None:
+            return []
+        wanted = sorted({b for name in names for b in self._plan(category, self.collection(name, category),
+                                                                 tree).all()})
+        if self.is_rntuple:
+            return wanted
+        return [path for b in wanted for path, _ in self._leaves(category, tree, b, frozenset(skip))]
 
     def iterate(self, collections: str | Sequence[str] | None = None, *, category: str = "events",
                 step_size: int = 1000, entry_start: int | None = None, entry_stop: int | None = None,
@@ -226,49 +244,62 @@ class EDM4hepFile:
         return [dict(sorted(frame.items())) for frame in frames]
 
     # -- internals -------------------------------------------------------------------------------
-    def _read(self, tree, branches: list[str], start: int, stop: int,
+    def _read(self, category: str, tree, branches: list[str], start: int, stop: int,
               skip: frozenset = frozenset()) -> dict[str, ak.Array]:
         """Read whole branches; for TTree, as ``{branch: {leaf path: array}}`` of split leaves."""
+        # array_cache=None: uproot's default keeps up to 100 MB of what it read, for re-reads that a
+        # chunked reader never makes; skipping it (its keys and its inserts) is also faster
         if self.is_rntuple:
-            arrays = tree.arrays(branches, entry_start=start, entry_stop=stop, library="ak")
+            arrays = tree.arrays(branches, entry_start=start, entry_stop=stop, library="ak", array_cache=None)
             return {b: arrays[b] for b in branches}
-        leaves = {b: [k for k in tree[b].keys(recursive=True) if not tree[k].branches
-                      and not skip.intersection(_ARRAY_SUFFIX.sub("", part) for part in k.split(".")[1:])]
-                  or [None] for b in branches}
-        plain = [f"{b}/{leaf}" if leaf else b for b, ls in leaves.items() for leaf in ls
-                 if leaf is None or not _is_object_array(tree[f"{b}/{leaf}"])]
-        arrays = tree.arrays(plain, entry_start=start, entry_stop=stop, library="ak", how=dict)
+        leaves = {b: self._leaves(category, tree, b, skip) for b in branches}
+        plain = [path for ls in leaves.values() for path, is_object in ls if not is_object]
+        arrays = tree.arrays(plain, entry_start=start, entry_stop=stop, library="ak", how=dict, array_cache=None)
         out = {}
         for b, ls in leaves.items():
-            if ls == [None]:
+            if ls[0][0] == b:  # an unsplit branch
                 out[b] = arrays[b]
                 continue
             cols = {}
-            for leaf in ls:
-                path = f"{b}/{leaf}"
-                cols[leaf] = arrays[path] if path in arrays else \
-                    _read_object_array(tree[path], self._file, start, stop)
+            for path, is_object in ls:
+                cols[path[len(b) + 1:]] = _read_object_array(tree[path], self._file, start, stop) if is_object \
+                    else arrays[path]
             out[b] = cols
         return out
+
+    def _leaves(self, category: str, tree, branch: str, skip: frozenset) -> list[tuple[str, bool]]:
+        """The leaf paths ``branch/leaf`` of a TTree branch that are read (``skip``ped members left
+        out), each with whether it is an unsplit array of objects; the branch itself if it has no
+        leaves. Worked out once per file: listing leaves costs as much as reading a small chunk."""
+        cache = self.__dict__.setdefault("_leaf_cache", {})
+        key = (category, branch, skip)
+        if key not in cache:
+            leaves = [(f"{branch}/{k}", b) for k, b in tree[branch].iteritems(recursive=True)
+                      if not b.branches
+                      and not skip.intersection(_ARRAY_SUFFIX.sub("", part) for part in k.split(".")[1:])]
+            cache[key] = [(p, bool(_ARRAY_SUFFIX.search(p)) and _is_object_array(b)) for p, b in leaves] \
+                or [(branch, False)]
+        return cache[key]
 
     def _plan(self, category: str, info: CollectionInfo, tree) -> "_CollectionBranches":
         """The branches of a collection, worked out once per file and category."""
         cache = self.__dict__.setdefault("_plans", {})
         key = (category, info.name)
         if key not in cache:
-            cache[key] = self._branches_of(info, tree)
+            cache[key] = self._branches_of(category, info, tree)
         return cache[key]
 
-    def _branches_of(self, info: CollectionInfo, tree) -> "_CollectionBranches":
+    def _branches_of(self, category: str, info: CollectionInfo, tree) -> "_CollectionBranches":
         """Which branches/fields hold collection ``info``, from the file's own structure."""
         if info.is_subset:
             return _CollectionBranches(data=f"{info.name}_objIdx", subset=True)
         data = info.name
-        keys = _top_level_keys(tree)
+        all_keys = self._keys(category, tree)
+        keys = _top_level_keys(tree, all_keys)
         if data not in keys:
             raise EDM4hepError(f"collection {info.name!r} is listed in podio_metadata but has no "
                                f"data branch", file_path=self.path)
-        columns = _data_columns(tree, data, self.is_rntuple)
+        columns = _data_columns(tree, data, self.is_rntuple, all_keys)
         ranged = sorted({c[: -len("_begin")] for c in columns if c.endswith("_begin")})
         prefix = f"_{data}_"
         declared = self._declared_members(info)
@@ -282,6 +313,14 @@ class EDM4hepFile:
             unset = []
         return _CollectionBranches(data=data, columns=columns, ranged=ranged, members=members,
                                    user_data=info.is_user_data, unset=unset)
+
+    def _keys(self, category: str, tree) -> list[str]:
+        """The category tree's top-level branch names (TTree) or every field name (RNTuple), listed
+        once per file (listing every TTree leaf walks hundreds of branches: a few ms)."""
+        cache = self.__dict__.setdefault("_key_cache", {})
+        if category not in cache:
+            cache[category] = list(tree.keys()) if self.is_rntuple else list(tree.keys(recursive=False))
+        return cache[category]
 
     def _declared_members(self, info: CollectionInfo) -> list[str] | None:
         """Relations and vector members of the collection's type, from the file's EDMDefinitions.
@@ -323,30 +362,30 @@ class EDM4hepFile:
             return raw[branches.data]
         if branches.subset:  # N * var * {index, collectionID}: references into other collections
             return _nest_columns(raw[branches.data], self.is_rntuple)
-        objects = _nest_columns(raw[branches.data], self.is_rntuple)  # N * var * record
-        obj_offsets, record = _list_parts(objects)
-        fields = {f: record[f] for f in record.fields if not _is_range_field(f, branches.ranged)}
+        # layouts, not high-level arrays, from here on: each ak.Array step costs ~0.1 ms, and a chunk
+        # of CLD events has hundreds of them
+        obj_offsets, record = _flat_objects(raw[branches.data], self.is_rntuple)  # N * var * record
+        fields = {f: v for f, v in _record_fields(record).items() if not _is_range_field(f, branches.ranged)}
         ranges_done = set()
         for member, branch in branches.members.items():
-            values = _as_object_lists(raw[branch], self.is_rntuple)
+            val_offsets, values = _flat_objects(raw[branch], self.is_rntuple)
             if member in branches.ranged:
-                begin = np.asarray(record[f"{member}_begin"], dtype=np.int64)
-                end = np.asarray(record[f"{member}_end"], dtype=np.int64)
-                fields[member] = _slice_ranges(values, obj_offsets, begin, end)
+                begin = _numpy(_record_field(record, f"{member}_begin")).astype(np.int64, copy=False)
+                end = _numpy(_record_field(record, f"{member}_end")).astype(np.int64, copy=False)
+                fields[member] = _slice_ranges(val_offsets, values, obj_offsets, begin, end)
                 ranges_done.add(member)
             else:  # one-to-one relation (or link from/to): one entry per object
-                fields[member] = _list_parts(values)[1].layout
+                fields[member] = values
         for member in branches.unset:  # a declared one-to-one relation without branch: unset
-            fields[member] = _unset_refs(len(record))
+            fields[member] = _unset_refs(record.length)
         for member in branches.ranged:  # ranged member whose branch is absent: empty lists
             if member not in ranges_done:
                 fields[member] = ak.contents.ListOffsetArray(
-                    ak.index.Index64(np.zeros(len(record) + 1, np.int64)),
+                    ak.index.Index64(np.zeros(record.length + 1, np.int64)),
                     ak.contents.EmptyArray())
         if schema == "current":
             fields = _rename_to_current(info, fields)
-        content = ak.contents.RecordArray([_as_layout(v) for v in fields.values()], list(fields),
-                                          length=len(record))
+        content = ak.contents.RecordArray(list(fields.values()), list(fields), length=record.length)
         return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(obj_offsets), content))
 
 
@@ -367,6 +406,33 @@ def _check_root_header(path: str) -> None:
     if end > size:
         raise NotPodioFileError(f"truncated ROOT file: its header says {end} bytes, the file has {size}",
                                 file_path=path)
+
+
+class _Trees(Mapping):
+    """The category trees by name, each opened on first use: opening a TTree reads the descriptions
+    of all its branches, which a reader of 'events' alone need not pay for 'metadata' or 'runs'."""
+
+    def __init__(self, file, names, path: str):
+        self._file, self._names, self._path, self._open = file, list(names), path, {}
+
+    def __getitem__(self, name):
+        if name not in self._open:
+            if name not in self._names:
+                raise KeyError(name)
+            try:
+                self._open[name] = self._file[name]
+            except Exception as err:  # noqa: BLE001 - uproot raises many kinds for damaged objects
+                raise NotPodioFileError(f"damaged tree {name!r} ({_one_line(err)})", file_path=self._path) from err
+        return self._open[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self._names
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 class _CollectionBranches:
@@ -394,17 +460,17 @@ def _clip_range(start, stop, n) -> tuple[int, int]:
     return start, max(start, stop)
 
 
-def _top_level_keys(tree) -> list[str]:
-    return [k for k in tree.keys() if "/" not in k and "." not in k] if hasattr(tree, "branches") \
-        else [k for k in tree.keys() if "." not in k]
+def _top_level_keys(tree, keys: list[str]) -> list[str]:
+    return [k for k in keys if "/" not in k and "." not in k] if hasattr(tree, "branches") \
+        else [k for k in keys if "." not in k]
 
 
-def _data_columns(tree, data: str, is_rntuple: bool) -> list[str]:
-    """Member columns of the data branch, as dotted paths relative to the object."""
+def _data_columns(tree, data: str, is_rntuple: bool, keys: list[str]) -> list[str]:
+    """Member columns of the data branch, as dotted paths relative to the object (``keys``: RNTuple
+    field names)."""
     if is_rntuple:
-        return [k[len(data) + 1:] for k in tree.keys() if k.startswith(data + ".")]
-    return [k.split("/", 1)[1][len(data) + 1:] for k in tree.keys()
-            if k.startswith(data + "/" + data + ".")]
+        return [k[len(data) + 1:] for k in keys if k.startswith(data + ".")]
+    return [k[len(data) + 1:] for k in tree[data].keys(recursive=True) if k.startswith(data + ".")]
 
 
 def _is_range_field(field: str, ranged: list[str]) -> bool:
@@ -415,6 +481,15 @@ def _nest_columns(data, is_rntuple: bool) -> ak.Array:
     """TTree gives flat leaves 'C.position.x'; make them the nested record RNTuple gives."""
     if is_rntuple or not isinstance(data, dict):
         return data
+    offsets, record = _flat_objects(data, is_rntuple)
+    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), record))
+
+
+def _flat_objects(data, is_rntuple: bool) -> tuple[np.ndarray, ak.contents.Content]:
+    """A collection's data (or ``_C_member``) branch as (per-event offsets starting at 0, the flat
+    layout of all its objects); TTree leaves 'C.position.x' nested into records as RNTuple has them."""
+    if is_rntuple or not isinstance(data, dict):
+        return _list_parts(data)
     offsets = None
     tree: dict = {}
     for leaf, array in data.items():
@@ -423,15 +498,32 @@ def _nest_columns(data, is_rntuple: bool) -> ak.Array:
         if offsets is None:
             offsets = np.asarray(layout.offsets)
             length = int(offsets[-1] - offsets[0])
-        content = layout.content[int(layout.offsets[0]): int(layout.offsets[-1])] \
+        content = layout.content[int(offsets[0]): int(offsets[-1])] \
             if isinstance(layout, ak.contents.ListOffsetArray) else layout
         node = tree
         parts = [_ARRAY_SUFFIX.sub("", p) for p in column.split(".")]
         for part in parts[:-1]:
             node = node.setdefault(part, {})
         node[parts[-1]] = content
-    record = _build_record(tree, length)
-    return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets - offsets[0]), record))
+    return (offsets - offsets[0]).astype(np.int64, copy=False), _build_record(tree, length)
+
+
+def _record_fields(record: ak.contents.Content) -> dict:
+    """The fields of a flat record layout, as layouts."""
+    if isinstance(record, ak.contents.RecordArray):
+        return {f: record.content(f) for f in record.fields}
+    array = ak.Array(record)
+    return {f: array[f].layout for f in array.fields}
+
+
+def _record_field(record: ak.contents.Content, field: str) -> ak.contents.Content:
+    return record.content(field) if isinstance(record, ak.contents.RecordArray) else ak.Array(record)[field].layout
+
+
+def _numpy(layout: ak.contents.Content) -> np.ndarray:
+    if isinstance(layout, ak.contents.NumpyArray):
+        return np.asarray(layout.data)
+    return np.asarray(ak.to_numpy(ak.Array(layout)))
 
 
 def _is_object_array(branch) -> bool:
@@ -461,11 +553,6 @@ def _read_object_array(branch, file, start: int, stop: int) -> ak.Array:
     return ak.unflatten(per_object, np.asarray(counts) // size)
 
 
-def _as_object_lists(values, is_rntuple: bool) -> ak.Array:
-    """A ``_C_member`` branch as ``N * var * T``: TTree splits records into flat leaves."""
-    return _nest_columns(values, is_rntuple)
-
-
 def _build_record(tree: dict, length: int):
     fields, contents = [], []
     for key, value in tree.items():
@@ -474,40 +561,34 @@ def _build_record(tree: dict, length: int):
     return ak.contents.RecordArray(contents, fields, length=length)
 
 
-def _list_parts(objects: ak.Array) -> tuple[np.ndarray, ak.Array]:
-    """Split ``N * var * record`` into (offsets starting at 0, flat record array)."""
+def _list_parts(objects: ak.Array) -> tuple[np.ndarray, ak.contents.Content]:
+    """Split ``N * var * record`` into (offsets starting at 0, flat record layout)."""
     layout = objects.layout
     while not isinstance(layout, (ak.contents.ListOffsetArray, ak.contents.ListArray)):
         layout = layout.content
     layout = layout.to_ListOffsetArray64(True)
     offsets = np.asarray(layout.offsets, dtype=np.int64)
     flat = layout.content[int(offsets[0]): int(offsets[-1])]
-    return offsets - offsets[0], ak.Array(flat)
+    return offsets - offsets[0], flat
 
 
-def _slice_ranges(values: ak.Array, obj_offsets: np.ndarray, begin: np.ndarray, end: np.ndarray):
-    """Per object, the [begin, end) slice of its event's ``values`` list; vectorized."""
-    val_offsets, flat = _list_parts(values)
+def _slice_ranges(val_offsets: np.ndarray, flat: ak.contents.Content, obj_offsets: np.ndarray,
+                  begin: np.ndarray, end: np.ndarray):
+    """Per object, the [begin, end) slice of its event's values (``val_offsets``, ``flat``); vectorized."""
     obj_event = np.repeat(np.arange(len(obj_offsets) - 1), np.diff(obj_offsets))
     starts = val_offsets[obj_event] + begin
     counts = np.maximum(end - begin, 0)
     offsets = np.zeros(len(counts) + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     if len(counts) and np.array_equal(starts, offsets[:-1] + starts[0]) and starts[0] == 0 \
-            and offsets[-1] == len(flat):
-        content = flat.layout  # stored contiguously, in order: no copy needed
+            and offsets[-1] == flat.length:
+        content = flat  # stored contiguously, in order: no copy needed
     else:
         index = np.repeat(starts - offsets[:-1], counts) + np.arange(offsets[-1])
-        if offsets[-1] and (index.max() >= len(flat) or index.min() < 0):
+        if offsets[-1] and (index.max() >= flat.length or index.min() < 0):
             raise EDM4hepError("a [begin, end) range points outside its vector member")
-        content = flat.layout[index] if offsets[-1] else flat.layout[0:0]
+        content = flat[index] if offsets[-1] else flat[0:0]
     return ak.contents.ListOffsetArray(ak.index.Index64(offsets), content)
-
-
-def _as_layout(value):
-    if isinstance(value, ak.Array):
-        return value.layout
-    return value
 
 
 def _rename_to_current(info: CollectionInfo, fields: dict) -> dict:

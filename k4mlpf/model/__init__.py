@@ -14,7 +14,7 @@ import importlib
 _HOME = {
     "MLPFAlgorithm": "algorithm", "load_algorithm": "algorithm", "read_metadata": "algorithm",
     "save_algorithm": "algorithm", "script_algorithm": "algorithm", "ModelFileError": "algorithm",
-    "export_pt2": "algorithm", "PT2Algorithm": "algorithm",
+    "export_pt2": "algorithm", "PT2Algorithm": "algorithm", "eager_algorithm": "algorithm",
     "MLPFConfig": "config", "load_config": "config", "TARGET_KEYS": "loss",
     "mlpf_loss": "loss", "MLPF": "mlpf",
 }

@@ -142,12 +142,17 @@ def export_pt2(algo: MLPFAlgorithm, path: Union[str, Path], device: str = "cpu")
     clusters, hits = Dim("clusters", min=1, max=1 << 20), Dim("hits", min=1, max=1 << 28)
     shapes = ({0: batch, 1: tracks}, {0: batch, 1: tracks}, {0: batch, 1: clusters}, {0: batch, 1: clusters},
               {0: batch, 1: hits}, {0: batch, 1: hits})
-    with torch.no_grad():
-        program = export(module, sample, dynamic_shapes=shapes, strict=False)
-    with atomic_path(path, suffix=PT2_SUFFIX) as tmp:
-        torch._inductor.aoti_compile_and_package(
-            program, package_path=tmp,
-            inductor_configs={"aot_inductor.metadata": {**module.metadata_json, "pt2_device": json.dumps(device)}})
+    with warnings.catch_warnings():
+        # torch 2.13's own pytree code trips its LeafSpec deprecation while exporting: not the user's to fix
+        warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
+        # and inductor imports torch.utils.mkldnn, whose classes still use torch.jit.script_method
+        warnings.filterwarnings("ignore", message=r".*torch\.jit.*deprecated", category=DeprecationWarning)
+        with torch.no_grad():
+            program = export(module, sample, dynamic_shapes=shapes, strict=False)
+        with atomic_path(path, suffix=PT2_SUFFIX) as tmp:
+            torch._inductor.aoti_compile_and_package(
+                program, package_path=tmp,
+                inductor_configs={"aot_inductor.metadata": {**module.metadata_json, "pt2_device": json.dumps(device)}})
     return path
 
 
@@ -214,6 +219,32 @@ def load_algorithm(path: Union[str, Path], device: Union[str, torch.device] = "c
     """Load a saved algorithm, TorchScript (`.pt`) or AOTInductor package (`.pt2`), in eval mode onto
     `device` (ModelFileError if it is not one). Both have the same call interface and metadata."""
     return _load(path, device, {METADATA_FILE: ""}).eval()
+
+
+def eager_algorithm(path: Union[str, Path]) -> MLPFAlgorithm:
+    """The eager `MLPFAlgorithm` of a saved TorchScript model file: its model config, weights, detector
+    and provenance, so that an exported `.pt` can be compiled again (`export_pt2`) without the training
+    checkpoint it came from. ModelFileError if the weights do not fit the config the file states."""
+    from k4mlpf.model.config import MLPFConfig
+
+    if Path(path).suffix == PT2_SUFFIX:
+        raise ModelFileError(f"{path}: a .pt2 package holds compiled code, not a module to rebuild; "
+                             "give the TorchScript .pt it was exported from")
+    meta = read_metadata(path)
+    module = load_algorithm(path)
+    model = MLPF(MLPFConfig.from_dict(meta["config"]), b_field=float(meta["b_field"]))
+    state = {k[len("model."):]: v for k, v in module.state_dict().items() if k.startswith("model.")}
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as err:  # a shape that does not fit the stated config
+        raise ModelFileError(f"{path}: weights do not fit its config ({_first_line(err)})") from None
+    persistent, buffers = set(model.state_dict()), {name for name, _ in model.named_buffers()}
+    missing = [k for k in missing if k in persistent]
+    unexpected = [k for k in unexpected if k not in buffers]  # non-persistent buffers travel in TorchScript
+    if missing or unexpected:
+        raise ModelFileError(f"{path}: weights do not fit its config (missing {missing[:5]}, "
+                             f"unexpected {unexpected[:5]})")
+    return MLPFAlgorithm(model.eval(), detector=meta["detector"], provenance=meta.get("provenance") or {})
 
 
 def read_metadata(path: Union[str, Path]) -> Dict[str, Any]:

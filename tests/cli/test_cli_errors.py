@@ -92,6 +92,7 @@ def test_reco_never_overwrites_its_input(small_sample, tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["corrupt-model", "not-a-model", "missing-model", "cuda", "batch-size-0",
                                   "missing-folder", "unwritable-folder", "sim-file"])
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # the test scripts a foreign module itself
 def test_reco_bad_input_is_one_line(case, small_sample, tmp_path, capsys):
     import torch
 

@@ -55,3 +55,37 @@ def test_evaluate_runs_an_exported_file_as_it_is(tmp_path):
     assert isinstance(module, torch.jit.ScriptModule)        # the file itself, not a rebuilt eager model
     with pytest.raises(CheckpointError, match="trained for B = 2 T"):
         algorithm_for(exported, 4.0, "CLIC_o3_v14")
+
+
+def test_an_exported_file_can_be_rebuilt_and_exported_again(tmp_path):
+    """eager_algorithm: the weights, config and metadata of a .pt, as an eager module (what export_pt2
+    compiles); `export` of a .pt keeps the first export's provenance under "source"."""
+    import json
+
+    from k4mlpf.model import eager_algorithm, load_algorithm, read_metadata
+    from k4mlpf.model.batch import pad_events
+    from k4mlpf.model.synthetic import random_event
+    from python_trainer.export import export
+
+    model = MLPF(TINY, b_field=2.0)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # weights that are not the initialization, so that a rebuild from scratch would differ
+        for parameter in model.parameters():
+            parameter.add_(0.05 * torch.randn(parameter.shape, generator=g))
+    first = save_algorithm(MLPFAlgorithm(model.eval(), detector="CLD_o2_v05", provenance={"made_by": "test"}),
+                           tmp_path / "m.pt")
+    rebuilt = eager_algorithm(first)
+    assert not isinstance(rebuilt, torch.jit.ScriptModule)
+    assert rebuilt.metadata() == dict(load_algorithm(first).metadata())
+    batch = pad_events([random_event(6, 9, 80, 2.0, g), random_event(2, 14, 200, 2.0, g)])
+    with torch.no_grad():
+        a, b = rebuilt(*batch), load_algorithm(first)(*batch)
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    (again,) = export(first, tmp_path / "again.pt")
+    meta = read_metadata(again)
+    assert meta["provenance"]["source"] == {"made_by": "test"}
+    assert meta["provenance"]["model_file"] == str(first.resolve())
+    assert {k: v for k, v in meta.items() if k != "provenance"} == \
+        {k: v for k, v in read_metadata(first).items() if k != "provenance"}
+    json.dumps(meta)
