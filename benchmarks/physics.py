@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from k4mlpf.model.columns import CLASS_NAMES  # noqa: E402
 
-PROCESSES = ("ttbar365", "ttbar240", "zh240", "zh365", "qq91.2", "qq240", "qq365", "ww240", "ww365")
+PROCESSES = ("ttbar365", "zh240", "zh365", "qq91.2", "qq240", "qq365", "ww240", "ww365")
 GUNS = {22: "photon", 130: "neutral_hadron", 2112: "neutral_hadron", 211: "charged_hadron", 11: "electron",
         13: "muon"}
 GUN_NAMES = {22: "photon", 130: "K0L", 2112: "neutron", 211: "pi+", 11: "e-", 13: "mu-"}
@@ -45,7 +45,14 @@ def _split(process: str) -> tuple[str, float]:
     match = re.fullmatch(r"([a-z]+)([0-9.]+)", process)
     if not match:
         raise SystemExit(f"--processes: {process!r} is not NAME+ECM like ttbar365 or qq91.2")
-    return match.group(1), float(match.group(2))
+    from fastsim.generator import PROCESSES as KNOWN, THRESHOLDS
+
+    name, ecm = match.group(1), float(match.group(2))
+    if name not in KNOWN:
+        raise SystemExit(f"--processes: {name!r} is not one of {', '.join(KNOWN)}")
+    if ecm < THRESHOLDS[name]:
+        raise SystemExit(f"--processes: {process}: {name} is not produced below {THRESHOLDS[name]:.1f} GeV")
+    return name, ecm
 
 
 def _simulate(job) -> str:
