@@ -211,7 +211,8 @@ def run_point(point: Point, study: Path, samples: Samples, backbone: str, config
     steps_per_epoch = math.ceil(len(train_set) / config.batch_size)
     yaml_file = "finetune.yaml" if point.strategy == "finetune" else "pretrain.yaml"
     train_config = TrainConfig.from_yaml(HERE / "configs" / yaml_file, {
-        "batch_size": config.batch_size, "max_steps": config.max_steps, "patience": config.patience,
+        "batch_size": config.batch_size, "max_steps": config.max_steps, "schedule_steps": config.max_steps,
+        "patience": config.patience,
         "epochs": math.ceil(config.max_steps / steps_per_epoch), "seed": point.seed,
         "warmup_steps": min(20, config.max_steps // 10), "strategy": "full"})
     info = {"mode": f"study-{point.strategy}", "train_events": point.train_events, "shards": samples.train,

@@ -57,6 +57,7 @@ class TrainConfig:
     seed: int = 1
     strategy: str = "full"
     max_steps: int = 0  # stop after this many optimizer steps in total (0: no limit); for smoke runs
+    schedule_steps: int = 0  # steps the warm-up + cosine runs over (0: epochs x steps per epoch)
 
     @classmethod
     def from_yaml(cls, path: str | os.PathLike, overrides: dict | None = None) -> "TrainConfig":
@@ -169,9 +170,7 @@ def configure_optimizers(model: MLPF, config: TrainConfig, world: int, steps_per
     no_decay = [p for p in trainable if p.dim() < 2]
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
                                    {"params": no_decay, "weight_decay": 0.0}], lr=lr)
-    total_steps = steps_per_epoch * config.epochs
-    if config.max_steps:  # the cosine reaches its floor where the run stops
-        total_steps = min(total_steps, config.max_steps)
+    total_steps = config.schedule_steps or steps_per_epoch * config.epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(config.warmup_steps, total_steps,
                                                                        config.min_lr_ratio))
     return optimizer, scheduler
