@@ -138,6 +138,8 @@ def process_row(result: dict, raw: dict, pf: str) -> dict:
             "met_ratio_error": met_err, "gap_closed": result["gap_closed"],
             "mlpf_jet_median_per_pt": [{k: b[k] for k in ("pt_min", "pt_max", "n", "median")}
                                        for b in result["jets"]["MLPF"]["binned"]],
+            "jets_per_pt": {k: [{key: b[key] for key in ("pt_min", "pt_max", "n", "median", "resolution")}
+                                for b in result["jets"][k]["binned"]] for k in ("MLPF", pf, "Oracle")},
             "particles": {"MLPF": particles, pf: baseline_particles}}
 
 
@@ -225,6 +227,66 @@ def print_guns(table: dict) -> None:
             print(f"{GUN_NAMES[pdg]:>8} {r['energy_min']:>3g}-{r['energy_max']:<4g} {r['events']:>6} | {cells} | {lead}")
 
 
+# -- issue #11's targets ------------------------------------------------------------------------------
+TARGET_RATIO = 0.8                  # MLPF/baseline on jet IQR/median and on MET delta IQR, every process
+JET_MEDIAN = (0.98, 1.02)           # MLPF jet median in every truth-pt bin (bins with >= MIN_BIN jets)
+MIN_BIN = 10
+RESPONSE = (0.97, 1.03)             # photons and neutral hadrons, 2-100 GeV; charged pions' event energy
+LEPTON_EFFICIENCY, PION_AS_MUON = 0.95, 0.05   # e and mu above 5 GeV; pions called muons
+
+
+def target_checks(processes: dict, guns: dict) -> list[tuple[str, bool, str]]:
+    """Each target of issue #11 as (what, met?, the numbers): what the tables say, in one list."""
+    checks = []
+    for name, r in processes.items():
+        checks.append((f"{name} jets MLPF/baseline <= {TARGET_RATIO}", r["jet_ratio"] <= TARGET_RATIO,
+                       f"{r['jet_ratio']:.2f}±{r['jet_ratio_error']:.2f}"))
+        checks.append((f"{name} MET MLPF/baseline <= {TARGET_RATIO}", r["met_ratio"] <= TARGET_RATIO,
+                       f"{r['met_ratio']:.2f}±{r['met_ratio_error']:.2f}"))
+        bins = [b for b in r["mlpf_jet_median_per_pt"] if b["n"] >= MIN_BIN]
+        off = [f"{b['pt_min']:g}-{b['pt_max']:g}: {b['median']:.3f}" for b in bins
+               if not JET_MEDIAN[0] <= b["median"] <= JET_MEDIAN[1]]
+        checks.append((f"{name} jet median in {JET_MEDIAN[0]}-{JET_MEDIAN[1]} per truth-pt bin", not off,
+                       ", ".join(off) or f"{len(bins)} bins in range"))
+    for pdg, rows in guns.items():
+        particle = GUN_NAMES[pdg]
+        high = [r for r in rows if r["energy_min"] >= 5.0 and r["events"] > 0]
+        if pdg in (22, 130, 2112):
+            # the lowest bin starts at 1 GeV; the target starts at 2, so it is reported but not judged
+            response = {f"{r['energy_min']:g}-{r['energy_max']:g}": r["MLPF"]["response"] for r in rows}
+            judged = [r["MLPF"]["response"] for r in high]
+            checks.append((f"{particle} response in {RESPONSE[0]}-{RESPONSE[1]} (5-100 GeV; 1-5 shown)",
+                           all(RESPONSE[0] <= v <= RESPONSE[1] for v in judged),
+                           " ".join(f"{k}: {v:.3f}" for k, v in response.items())))
+        if pdg == 22:
+            checks.append(("photon IQR/median <= baseline's (5-100 GeV)",
+                           all(r["MLPF"]["resolution"] <= r["baseline"]["resolution"] for r in high),
+                           " ".join(f"{r['energy_min']:g}-{r['energy_max']:g}: {r['MLPF']['resolution']:.3f} vs "
+                                    f"{r['baseline']['resolution']:.3f}" for r in high)))
+        if pdg == 211:
+            checks.append((f"pi+ event energy / truth in {RESPONSE[0]}-{RESPONSE[1]} (no double counting)",
+                           all(RESPONSE[0] <= r["MLPF"]["event_energy_ratio"] <= RESPONSE[1] for r in high),
+                           " ".join(f"{r['energy_min']:g}-{r['energy_max']:g}: {r['MLPF']['event_energy_ratio']:.2f}"
+                                    for r in high)))
+            as_muon = [r["MLPF"]["leading_as"].get("muon", 0.0) for r in high]
+            checks.append((f"pions called muons <= {PION_AS_MUON:.0%} (5-100 GeV)",
+                           all(v <= PION_AS_MUON for v in as_muon),
+                           " ".join(f"{r['energy_min']:g}-{r['energy_max']:g}: {v:.3f}" for r, v in zip(high, as_muon))))
+        if pdg in (11, 13):
+            checks.append((f"{particle} efficiency >= {LEPTON_EFFICIENCY} (5-100 GeV)",
+                           all(r["MLPF"]["efficiency"] >= LEPTON_EFFICIENCY for r in high),
+                           " ".join(f"{r['energy_min']:g}-{r['energy_max']:g}: {r['MLPF']['efficiency']:.3f}"
+                                    for r in high)))
+    return checks
+
+
+def print_checks(checks: list[tuple[str, bool, str]]) -> None:
+    met = sum(ok for _, ok, _ in checks)
+    print(f"\nissue #11's targets: {met} of {len(checks)} met")
+    for what, ok, numbers in checks:
+        print(f"  {'met    ' if ok else 'NOT met'}  {what}: {numbers}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models" / "mlpf_cld_small.pt"))
@@ -258,10 +320,13 @@ def main(argv=None) -> int:
         print_processes(processes, "baseline")
     if guns:
         print_guns(guns)
+    checks = target_checks(processes, guns)
+    print_checks(checks)
     print(f"\n{time.perf_counter() - started:.0f} s in all")
     if args.json:
         with open(args.json, "w") as stream:
-            json.dump({"model": args.model, "processes": processes, "guns": guns}, stream, indent=1, default=float)
+            json.dump({"model": args.model, "processes": processes, "guns": guns,
+                       "targets": [{"target": w, "met": ok, "numbers": n} for w, ok, n in checks]}, stream, indent=1, default=float)
     return 0
 
 
