@@ -293,8 +293,10 @@ def main(argv=None) -> int:
     parser.add_argument("--detector", default="CLD")
     parser.add_argument("--events", type=int, default=1000, help="events per process sample")
     parser.add_argument("--gun-events", type=int, default=600, help="events per single-particle sample")
-    parser.add_argument("--processes", type=lambda s: s.split(","), default=list(PROCESSES))
-    parser.add_argument("--guns", type=lambda s: [int(v) for v in s.split(",")], default=list(GUNS))
+    parser.add_argument("--processes", type=lambda s: [p for p in s.split(",") if p], default=list(PROCESSES),
+                        help="comma-separated NAME+ECM samples (\"\" for none)")
+    parser.add_argument("--guns", type=lambda s: [int(v) for v in s.split(",") if v], default=list(GUNS),
+                        help="comma-separated PDG codes of the single-particle samples (\"\" for none)")
     parser.add_argument("--cache", default=str(REPO / ".k4mlpf_cache" / "physics"))
     parser.add_argument("--jobs", type=int, default=2, help="samples simulated in parallel")
     parser.add_argument("--json", help="also write the tables as JSON here")
