@@ -62,8 +62,16 @@ def test_single_particle_targets(physics):
     v = verdicts(physics, {}, guns)
     # the 1-5 GeV bin is shown but not judged: the target starts at 2 GeV and above 5 GeV all is well
     assert v["photon response in 0.97-1.03 (5-100 GeV; 1-5 shown)"]
-    assert v["photon IQR/median <= baseline's (5-100 GeV)"]
+    assert v["photon IQR/median <= baseline's (5-100 GeV; MLPF/baseline within its error)"]
     assert not v["K0L response in 0.97-1.03 (5-100 GeV; 1-5 shown)"]
     assert not v["pi+ event energy / truth in 0.97-1.03 (no double counting)"]
     assert not v["pions called muons <= 5% (5-100 GeV)"]
     assert v["e- efficiency >= 0.95 (5-100 GeV)"] and not v["mu- efficiency >= 0.95 (5-100 GeV)"]
+
+
+def test_photon_resolution_judged_by_the_paired_ratio_and_its_error(physics):
+    within = gun_row(20, 50, resolution=0.042) | {"resolution_ratio": 1.05, "resolution_ratio_error": 0.06}
+    worse = gun_row(20, 50, resolution=0.08) | {"resolution_ratio": 2.0, "resolution_ratio_error": 0.1}
+    key = "photon IQR/median <= baseline's (5-100 GeV; MLPF/baseline within its error)"
+    assert verdicts(physics, {}, {22: [within]})[key]
+    assert not verdicts(physics, {}, {22: [worse]})[key]
