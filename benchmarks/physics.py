@@ -302,6 +302,55 @@ def print_checks(checks: list[tuple[str, bool, str]]) -> None:
         print(f"  {'met    ' if ok else 'NOT met'}  {what}: {numbers}")
 
 
+def report(processes: dict, guns: dict, args) -> list:
+    """Print the tables and the targets (and write --markdown); returns the target checks."""
+    if processes:
+        print_processes(processes, "baseline")
+    if guns:
+        print_guns(guns)
+    checks = target_checks(processes, guns)
+    print_checks(checks)
+    if args.markdown:
+        Path(args.markdown).write_text(markdown(processes, guns, checks))
+    return checks
+
+
+def markdown(processes: dict, guns: dict, checks: list, pf: str = "baseline") -> str:
+    """The three tables as Markdown (models/README.md, docs/physics/)."""
+    out = []
+    if processes:
+        out += ["| sample | events | jets IQR/median MLPF / baseline / oracle | MLPF/baseline | "
+                "MET ΔIQR [GeV] MLPF / baseline / oracle | MLPF/baseline | gap closed jets / MET | "
+                "MLPF jet median, lowest–highest truth-pt bin |", "|---|---|---|---|---|---|---|---|"]
+        for name, r in processes.items():
+            j, m = r["jets"], r["met_delta_iqr_gev"]
+            medians = [b["median"] for b in r["mlpf_jet_median_per_pt"] if b["n"] >= MIN_BIN]
+            out.append(f"| {name} | {r['events']} | {j['MLPF']['iqr_over_median']:.3f} / {j[pf]['iqr_over_median']:.3f}"
+                       f" / {j['Oracle']['iqr_over_median']:.3f} | {r['jet_ratio']:.2f} ± {r['jet_ratio_error']:.2f} | "
+                       f"{m['MLPF']:.2f} / {m[pf]:.2f} / {m['Oracle']:.2f} | {r['met_ratio']:.2f} ± "
+                       f"{r['met_ratio_error']:.2f} | {r['gap_closed']['jets']:.2f} / {r['gap_closed']['met']:.2f} | "
+                       f"{min(medians):.3f}–{max(medians):.3f} |")
+        out.append("")
+    if guns:
+        out += ["| particle | E [GeV] | events | efficiency MLPF / base / oracle | response MLPF / base / oracle | "
+                "IQR/median MLPF / base / oracle | E(event)/E(true) MLPF / base / oracle | MLPF leading particle |",
+                "|---|---|---|---|---|---|---|---|"]
+        for pdg, rows in guns.items():
+            for r in rows:
+                cells = " | ".join(" / ".join(f"{r[a][k]:.{digits}f}" for a in ("MLPF", "baseline", "oracle"))
+                                   for k, digits in (("efficiency", 2), ("response", 3), ("resolution", 3),
+                                                     ("event_energy_ratio", 2)))
+                lead = ", ".join(f"{c} {v:.2f}" for c, v in sorted(r["MLPF"]["leading_as"].items(), key=lambda x: -x[1])
+                                 if v >= 0.02)
+                out.append(f"| {GUN_NAMES[pdg]} | {r['energy_min']:g}–{r['energy_max']:g} | {r['events']} | {cells} | {lead} |")
+        out.append("")
+    if checks:
+        out += [f"Issue #11's targets: {sum(ok for _, ok, _ in checks)} of {len(checks)} met.", ""]
+        out += [f"- {'met' if ok else '**not met**'}: {what}: {numbers}" for what, ok, numbers in checks]
+        out.append("")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(REPO / "models" / "mlpf_cld_small.pt"))
@@ -315,7 +364,16 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", default=str(REPO / ".k4mlpf_cache" / "physics"))
     parser.add_argument("--jobs", type=int, default=2, help="samples simulated in parallel")
     parser.add_argument("--json", help="also write the tables as JSON here")
+    parser.add_argument("--markdown", help="also write the tables as Markdown here")
+    parser.add_argument("--from-json", metavar="JSON", help="print (and --markdown) the tables of an earlier --json "
+                        "run instead of evaluating")
     args = parser.parse_args(argv)
+    if args.from_json:
+        with open(args.from_json) as stream:
+            saved = json.load(stream)
+        processes, guns = saved["processes"], {int(k): v for k, v in saved["guns"].items()}
+        report(processes, guns, args)
+        return 0
     import torch
 
     from python_trainer.data import EventSet
@@ -333,12 +391,7 @@ def main(argv=None) -> int:
             guns[int(label[3:])] = gun_table(events, predicted, int(label[3:]))
         else:
             processes[label] = process_row(result, raw, "baseline")
-    if processes:
-        print_processes(processes, "baseline")
-    if guns:
-        print_guns(guns)
-    checks = target_checks(processes, guns)
-    print_checks(checks)
+    checks = report(processes, guns, args)
     print(f"\n{time.perf_counter() - started:.0f} s in all")
     if args.json:
         with open(args.json, "w") as stream:

@@ -75,3 +75,14 @@ def test_photon_resolution_judged_by_the_paired_ratio_and_its_error(physics):
     key = "photon IQR/median <= baseline's (5-100 GeV; MLPF/baseline within its error)"
     assert verdicts(physics, {}, {22: [within]})[key]
     assert not verdicts(physics, {}, {22: [worse]})[key]
+
+
+def test_markdown_has_every_row_and_the_verdicts(physics):
+    processes = {"qq91.2": process(0.5, 0.9, [(5, 10, 50, 1.0)]) | {
+        "events": 10, "jets": {k: {"iqr_over_median": 0.1} for k in ("MLPF", "baseline", "Oracle")},
+        "met_delta_iqr_gev": {"MLPF": 3.0, "baseline": 3.2, "Oracle": 1.4}, "gap_closed": {"jets": 0.5, "met": 0.1}}}
+    guns = {13: [gun_row(5, 20, efficiency=0.9)]}
+    text = physics.markdown(processes, guns, physics.target_checks(processes, guns))
+    assert "| qq91.2 | 10 | 0.100 / 0.100 / 0.100 | 0.50 ± 0.02 |" in text
+    assert "| mu- | 5–20 | 100 | 0.90 / 1.00 / 1.00 |" in text
+    assert "**not met**: qq91.2 MET MLPF/baseline <= 0.8: 0.90±0.05" in text
