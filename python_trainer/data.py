@@ -38,6 +38,10 @@ class EventSet:
                 for key in shard.files:
                     if key != "meta":
                         parts.setdefault(key, []).append(shard[key])
+        short = [k for k, v in parts.items() if len(v) < len(paths)]
+        if short:   # a key some shards lack: shards of different formats
+            raise ValueError(f"shards of different formats cannot be mixed: only {len(parts[short[0]])} of "
+                             f"{len(paths)} have '{short[0]}' (prepare the others again): {', '.join(map(str, paths))}")
         fields = {m["b_field"] for m in meta}
         if len(fields) > 1:
             raise ValueError(f"shards of different detectors (B = {sorted(fields)} T) cannot be mixed: {paths}")

@@ -100,7 +100,9 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
     if target.exists():
         with np.load(target) as shard:
             meta = json.loads(str(shard["meta"]))
-            return target, int(len(shard["track_counts"])), False, meta.get("pf_collection", "?")
+            events = int(len(shard["track_counts"]))
+        remove_superseded(target, meta.get("source", os.path.abspath(input_path)))
+        return target, events, False, meta.get("pf_collection", "?")
     names = ElementCollections(tracks=options.tracks, clusters=options.clusters)
     truth = TruthCollections(options.mc, options.track_links, options.hit_links)
     parts: dict[str, list] = {}
@@ -140,7 +142,28 @@ def prepare_file(input_path: str, output_dir: str, options: PrepareOptions) -> t
             "options": asdict(options), "pf_collection": pf_name, "version": SHARD_VERSION, "sample": sample}
     with atomic_path(target, suffix=".tmp.npz") as tmp:
         np.savez(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    remove_superseded(target, meta["source"])
     return target, int(len(arrays["track_counts"])), True, pf_name
+
+
+def remove_superseded(target: Path, source: str) -> list[Path]:
+    """Delete the other shards of the same input file in ``target``'s folder (an older version of the
+    file, other options or an older shard format): a folder of shards is a training set, and a stale
+    shard beside the new one would put the same events in it twice."""
+    stem = target.name.rsplit("-", 1)[0]
+    removed = []
+    for other in target.parent.glob(f"{stem}-*.npz"):
+        if other == target or len(other.stem) != len(target.stem) or other.name.endswith(".tmp.npz"):
+            continue
+        try:
+            with np.load(other) as shard:
+                same = json.loads(str(shard["meta"])).get("source") == source
+        except (OSError, ValueError, KeyError):
+            continue  # not a shard of ours: leave it alone
+        if same:
+            other.unlink(missing_ok=True)
+            removed.append(other)
+    return removed
 
 
 def prepare(inputs: list[str], output_dir: str, options: PrepareOptions, jobs: int = 1,

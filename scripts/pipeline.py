@@ -7,7 +7,7 @@
     and the same held-out events through the project's trained model, models/mlpf_cld_small.pt
 
 Every step is the command a physicist would type; each is skipped when its outputs exist and it
-last ran with the same command line (a stamp in OUTPUT/.steps/), so a second run only prints the
+last ran with the same command line on the same input files (a stamp in OUTPUT/.steps/), so a second run only prints the
 results. Sizes are small (minutes on a laptop CPU); raise them with the options.
 
     python scripts/pipeline.py [--output out] [--clic-events 600] [--cld-events 400] [--test-events 200]
@@ -31,14 +31,28 @@ REFERENCE_MODEL = Path(__file__).resolve().parent.parent / "models" / "mlpf_cld_
 STAMPS = Path("out") / ".steps"
 
 
+def inputs_of(args: list[str], outputs: tuple[Path, ...]) -> str:
+    """Size and modification time of every file the command line names that is not an output: a new
+    model file or a re-simulated sample makes the step run again."""
+    skip = {str(o) for o in outputs}
+    lines = []
+    for a in args[1:]:
+        path = Path(a)
+        if a not in skip and path.is_file():
+            stat = path.stat()
+            lines.append(f"{a} {stat.st_size} {stat.st_mtime_ns}")
+    return "\n".join(lines)
+
+
 def step(title: str, args: list[str], *outputs: Path) -> None:
-    """Run ``args`` unless every output exists and the stamp says it ran with the same command line."""
-    command = " ".join(shlex.quote(a) for a in args)
+    """Run ``args`` unless every output exists and the stamp says it ran with the same command line
+    on the same input files."""
+    command = " ".join(shlex.quote(a) for a in args) + "\n" + inputs_of(args, outputs)
     stamp = STAMPS / (title.replace(" ", "_").replace("/", "_")[:80] + ".cmd")
     if outputs and all(p.exists() for p in outputs) and stamp.exists() and stamp.read_text() == command:
         print(f"[skip] {title}: done ({', '.join(map(str, outputs))})")
         return
-    print(f"\n=== {title}\n$ {command}", flush=True)
+    print(f"\n=== {title}\n$ {command.splitlines()[0]}", flush=True)
     start = time.perf_counter()
     result = subprocess.run(args)
     if result.returncode != 0:

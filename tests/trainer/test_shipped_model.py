@@ -21,7 +21,7 @@ def test_shipped_model_metadata_matches_the_input_contract():
     assert meta["detector"] == "CLD_o2_v05" and meta["b_field"] == 2.0
     assert meta["track_columns"] == TRACK_COLUMNS and meta["cluster_columns"] == CLUSTER_COLUMNS
     assert meta["hit_columns"] == HIT_COLUMNS and meta["class_pdg"] == CLASS_PDG
-    assert meta["provenance"]["info"]["train_events"] == 12000
+    assert meta["provenance"]["info"]["train_events"] == 48000   # the physics mix (fastsim/mixes/)
 
 
 def test_shipped_model_reconstructs_simulated_cld_events_sensibly(small_sample, tmp_path):

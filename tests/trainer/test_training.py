@@ -126,3 +126,36 @@ def test_prepare_names_a_missing_collection(tmp_path):
     first = shards[0].stat().st_mtime_ns
     assert prepare([source], str(tmp_path), PrepareOptions(), progress=False) == shards  # cached
     assert shards[0].stat().st_mtime_ns == first
+
+
+def test_a_changed_input_replaces_its_old_shard_and_mixed_formats_are_named(tmp_path):
+    import json
+    import os
+    import shutil
+
+    import numpy as np
+
+    from python_trainer.data import EventSet
+    from python_trainer.prepare import PrepareOptions, prepare
+    from support import fixture_path
+
+    source = tmp_path / "sample.edm4hep.root"
+    shutil.copy(fixture_path("cld_like_rec_podio107.edm4hep.root"), source)
+    out = tmp_path / "shards"
+    first = prepare([str(source)], str(out), PrepareOptions(), progress=False)[0]
+    unrelated = out / "other-0123456789ab.npz"      # another input's shard stays
+    shutil.copy(first, unrelated)
+    with np.load(unrelated) as shard:
+        arrays = {k: shard[k] for k in shard.files}
+    arrays["meta"] = np.array(json.dumps(json.loads(str(arrays["meta"])) | {"source": "/elsewhere.root"}))
+    np.savez(unrelated, **arrays)
+    os.utime(source, ns=(1, 1))                      # the input "changed": a new shard name
+    second = prepare([str(source)], str(out), PrepareOptions(), progress=False)[0]
+    assert second != first and not first.exists() and unrelated.exists()
+    assert sorted(p.name for p in out.iterdir()) == sorted([second.name, unrelated.name])
+
+    del arrays["oracle"], arrays["oracle_cls"], arrays["oracle_counts"]  # an older shard format
+    old = tmp_path / "old-0123456789ab.npz"
+    np.savez(old, **arrays)
+    with pytest.raises(ValueError, match="different formats.*'oracle'"):
+        EventSet.load([second, old])
