@@ -136,11 +136,25 @@ def process_row(result: dict, raw: dict, pf: str) -> dict:
             "jets": {k: {"iqr_over_median": v["resolution"], "median": v["median"]} for k, v in jets.items()},
             "met_delta_iqr_gev": met, "jet_ratio": jet_ratio, "jet_ratio_error": jet_err, "met_ratio": met_ratio,
             "met_ratio_error": met_err, "gap_closed": result["gap_closed"],
-            "mlpf_jet_median_per_pt": [{k: b[k] for k in ("pt_min", "pt_max", "n", "median")}
-                                       for b in result["jets"]["MLPF"]["binned"]],
             "jets_per_pt": {k: [{key: b[key] for key in ("pt_min", "pt_max", "n", "median", "resolution")}
                                 for b in result["jets"][k]["binned"]] for k in ("MLPF", pf, "Oracle")},
             "particles": {"MLPF": particles, pf: baseline_particles}}
+
+
+def per_event(cls: np.ndarray, energy: np.ndarray, counts: np.ndarray, want: int, n: int) -> dict[str, np.ndarray]:
+    """Per event of a single-particle sample: the total energy of all particles, the energy of the
+    most energetic one of class ``want`` (0 if none), and the class of the most energetic particle."""
+    cls, energy = np.asarray(cls, np.int64), np.asarray(energy, np.float64)
+    real = cls > 0
+    ev, cls, energy = np.repeat(np.arange(n), counts)[real], cls[real], energy[real]
+    total = np.bincount(ev, weights=energy, minlength=n)
+    right = np.zeros(n)
+    np.maximum.at(right, ev[cls == want], energy[cls == want])
+    lead_cls = np.zeros(n, np.int64)
+    order = np.lexsort((energy, ev))                     # per event, the largest energy last
+    last = np.r_[ev[order][1:] != ev[order][:-1], True] if len(ev) else np.zeros(0, bool)
+    lead_cls[ev[order][last]] = cls[order][last]
+    return {"total": total, "right": right, "lead_cls": lead_cls}
 
 
 def gun_table(events, predicted: np.ndarray, pdg: int) -> list[dict]:
@@ -155,28 +169,18 @@ def gun_table(events, predicted: np.ndarray, pdg: int) -> list[dict]:
     np.maximum.at(truth_e, t_event, a["truth"][:, 3].astype(np.float64))
     elem_counts = a["track_counts"] + a["cluster_counts"]
     want = CLASS_NAMES.index(GUNS[pdg])
-    algorithms = {"MLPF": (predicted[:, COLUMN["cls"]], predicted[:, COLUMN["energy"]], elem_counts),
-                  "baseline": (a["candidates"][:, COLUMN["cls"]], a["candidates"][:, COLUMN["energy"]], elem_counts),
-                  "oracle": (a["oracle_cls"], a["oracle"][:, 3], a["oracle_counts"])}
+    algorithms = {
+        "MLPF": per_event(predicted[:, COLUMN["cls"]], predicted[:, COLUMN["energy"]], elem_counts, want, n),
+        "baseline": per_event(a["candidates"][:, COLUMN["cls"]], a["candidates"][:, COLUMN["energy"]], elem_counts,
+                              want, n),
+        "oracle": per_event(a["oracle_cls"], a["oracle"][:, 3], a["oracle_counts"], want, n)}
     rows = []
     for lo, hi in zip(ENERGY_BINS[:-1], ENERGY_BINS[1:]):
         in_bin = (truth_e >= lo) & (truth_e < hi)
         row = {"energy_min": lo, "energy_max": hi, "events": int(in_bin.sum())}
-        found_by = {}
-        for name, (cls, energy, counts) in algorithms.items():
-            cls, energy = np.asarray(cls, np.int64), np.asarray(energy, np.float64)
-            ev = np.repeat(np.arange(n), counts)
-            real = cls > 0
-            total = np.bincount(ev[real], weights=energy[real], minlength=n)
-            right = np.zeros(n)
-            np.maximum.at(right, ev[real & (cls == want)], energy[real & (cls == want)])
-            lead_e, lead_cls = np.zeros(n), np.zeros(n, np.int64)
-            order = np.lexsort((energy[real], ev[real]))          # per event, the largest energy last
-            last = np.r_[ev[real][order][1:] != ev[real][order][:-1], True] if real.any() else np.zeros(0, bool)
-            lead_e[ev[real][order][last]] = energy[real][order][last]
-            lead_cls[ev[real][order][last]] = cls[real][order][last]
+        for name, e in algorithms.items():
+            total, right, lead_cls = e["total"], e["right"], e["lead_cls"]
             found = in_bin & (right > 0)
-            found_by[name] = (found, right)
             response = right[found] / truth_e[found]
             anything = in_bin & (total > 0)
             row[name] = {"efficiency": float(found.sum() / max(in_bin.sum(), 1)),
@@ -190,10 +194,11 @@ def gun_table(events, predicted: np.ndarray, pdg: int) -> list[dict]:
                                         for c in range(1, len(CLASS_NAMES)) if anything.any()
                                         and (lead_cls[anything] == c).any()}}
         # MLPF/baseline resolution on the events where both found the particle (paired bootstrap)
-        both = found_by["MLPF"][0] & found_by["baseline"][0]
+        mlpf, base = algorithms["MLPF"]["right"], algorithms["baseline"]["right"]
+        both = in_bin & (mlpf > 0) & (base > 0)
         if both.sum() > 10:
-            ratio, error = bootstrap_ratio(found_by["MLPF"][1][both] / truth_e[both],
-                                           found_by["baseline"][1][both] / truth_e[both], _iqr_over_median, paired=True)
+            ratio, error = bootstrap_ratio(mlpf[both] / truth_e[both], base[both] / truth_e[both], _iqr_over_median,
+                                           paired=True)
             row["resolution_ratio"], row["resolution_ratio_error"] = ratio, error
         rows.append(row)
     return rows
@@ -207,7 +212,7 @@ def print_processes(table: dict, pf: str) -> None:
           f"| {'':^11} | {'jets':>5} {'MET':>5} |")
     for name, r in table.items():
         j, m = r["jets"], r["met_delta_iqr_gev"]
-        bins = " ".join(f"{b['pt_min']:g}-{b['pt_max']:g}:{b['median']:.3f}" for b in r["mlpf_jet_median_per_pt"]
+        bins = " ".join(f"{b['pt_min']:g}-{b['pt_max']:g}:{b['median']:.3f}" for b in r["jets_per_pt"]["MLPF"]
                         if b["n"] >= 10)
         print(f"{name:>9} {r['events']:>6} | {j['MLPF']['iqr_over_median']:7.3f} {j[pf]['iqr_over_median']:7.3f} "
               f"{j['Oracle']['iqr_over_median']:7.3f} | {r['jet_ratio']:5.2f}±{r['jet_ratio_error']:.2f} | "
@@ -251,7 +256,7 @@ def target_checks(processes: dict, guns: dict) -> list[tuple[str, bool, str]]:
                        f"{r['jet_ratio']:.2f}±{r['jet_ratio_error']:.2f}"))
         checks.append((f"{name} MET MLPF/baseline <= {TARGET_RATIO}", r["met_ratio"] <= TARGET_RATIO,
                        f"{r['met_ratio']:.2f}±{r['met_ratio_error']:.2f}"))
-        bins = [b for b in r["mlpf_jet_median_per_pt"] if b["n"] >= MIN_BIN]
+        bins = [b for b in r["jets_per_pt"]["MLPF"] if b["n"] >= MIN_BIN]
         off = [f"{b['pt_min']:g}-{b['pt_max']:g}: {b['median']:.3f}" for b in bins
                if not JET_MEDIAN[0] <= b["median"] <= JET_MEDIAN[1]]
         checks.append((f"{name} jet median in {JET_MEDIAN[0]}-{JET_MEDIAN[1]} per truth-pt bin", not off,
@@ -324,7 +329,7 @@ def markdown(processes: dict, guns: dict, checks: list, pf: str = "baseline") ->
                 "MLPF jet median, lowest–highest truth-pt bin |", "|---|---|---|---|---|---|---|---|"]
         for name, r in processes.items():
             j, m = r["jets"], r["met_delta_iqr_gev"]
-            medians = [b["median"] for b in r["mlpf_jet_median_per_pt"] if b["n"] >= MIN_BIN]
+            medians = [b["median"] for b in r["jets_per_pt"]["MLPF"] if b["n"] >= MIN_BIN]
             out.append(f"| {name} | {r['events']} | {j['MLPF']['iqr_over_median']:.3f} / {j[pf]['iqr_over_median']:.3f}"
                        f" / {j['Oracle']['iqr_over_median']:.3f} | {r['jet_ratio']:.2f} ± {r['jet_ratio_error']:.2f} | "
                        f"{m['MLPF']:.2f} / {m[pf]:.2f} / {m['Oracle']:.2f} | {r['met_ratio']:.2f} ± "

@@ -21,7 +21,7 @@ def physics():
 def process(jet_ratio, met_ratio, medians):
     bins = [{"pt_min": lo, "pt_max": hi, "n": n, "median": m} for (lo, hi, n, m) in medians]
     return {"jet_ratio": jet_ratio, "jet_ratio_error": 0.02, "met_ratio": met_ratio, "met_ratio_error": 0.05,
-            "mlpf_jet_median_per_pt": bins}
+            "jets_per_pt": {"MLPF": bins}}
 
 
 def gun_row(lo, hi, **mlpf):
