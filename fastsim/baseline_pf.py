@@ -21,11 +21,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from k4mlpf.physics import CHARGED_PION_MASS as PION_MASS, ELECTRON_MASS, KLONG_MASS, MUON_MASS, signed_pdg
+from k4mlpf.physics import CHARGED_PION_MASS as PION_MASS, ELECTRON_MASS, KLONG_MASS, MUON_MASS, signed_pdg, \
+    track_momentum
 
 from . import cells
 from .neighbours import best_per_first, nearest_in_angle, pairs_by_event
-from .tracking import AT_CALORIMETER, OMEGA_GEV_PER_MM_T
+from .tracking import AT_CALORIMETER
 
 LINK_MM = 120.0
 MUON_CONE = 0.1
@@ -106,8 +107,7 @@ def baseline_pf(track_event, tracks, clusters, hits, card) -> PFOs:
     n_t, n_c = len(track_event), len(clusters.energy)
     link = link_tracks_to_clusters(track_event, tracks, clusters)
     d0, phi, omega, z0, tanl = tracks.params.T
-    pt = OMEGA_GEV_PER_MM_T * card.bfield_tesla / np.abs(omega)
-    p3 = np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * tanl], 1)
+    p3 = track_momentum(phi, omega, tanl, card.bfield_tesla)
     p = np.linalg.norm(p3, axis=1)
     q = np.sign(omega)
     em_frac = clusters.subdetector_energies[:, 0] / np.maximum(clusters.energy, 1e-12)

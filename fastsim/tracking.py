@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from k4mlpf.physics import C_LIGHT
+from k4mlpf.physics import C_LIGHT, track_momentum
 
 from .helix import Trajectory, calo_entry, trajectories
 
@@ -121,10 +121,9 @@ def dqdx_bethe_bloch(beta_gamma: np.ndarray) -> np.ndarray:
 
 def _measured_trajectory(params, bfield):
     d0, phi, omega, z0, tanl = params.T
-    pt = np.abs(OMEGA_GEV_PER_MM_T * bfield / omega)
     q = np.sign(omega)
     vertex = np.stack([-d0 * np.sin(phi), d0 * np.cos(phi), z0], axis=1)
-    p3 = np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * tanl], axis=1)
+    p3 = track_momentum(phi, omega, tanl, bfield)
     return Trajectory(vertex=vertex, p3=p3, q=q, bfield=bfield)
 
 

@@ -33,6 +33,14 @@ def track_pt(omega, b_field: float) -> np.ndarray:
     return C_LIGHT * abs(b_field) / np.abs(np.asarray(omega, np.float64))
 
 
+def track_momentum(phi, omega, tan_lambda, b_field: float) -> np.ndarray:
+    """Momentum [n, 3] (px, py, pz in GeV) at the reference point of helices with azimuth phi,
+    curvature omega [1/mm] and dip tan_lambda in a solenoid of b_field [T]."""
+    pt = track_pt(omega, b_field)
+    phi = np.asarray(phi, np.float64)
+    return np.stack([pt * np.cos(phi), pt * np.sin(phi), pt * np.asarray(tan_lambda, np.float64)], axis=1)
+
+
 def track_charge(omega, b_field: float) -> np.ndarray:
     """sign(omega) * sign(B), the LCIO/EDM4hep helix convention; omega = 0 counts as positive."""
     sign = np.where(np.asarray(omega) >= 0, 1.0, -1.0)

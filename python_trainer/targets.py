@@ -34,7 +34,7 @@ import numpy as np
 from k4mlpf.elements import flat, offsets
 from k4mlpf.model.columns import CLASS_MASS, TRACK_COLUMNS
 from k4mlpf.particles import class_of, force_element_type, kinematics
-from k4mlpf.physics import track_pt, visible_final_state
+from k4mlpf.physics import track_momentum, visible_final_state
 
 #: columns of the per-element target and PF-candidate arrays
 PARTICLE_COLUMNS = ["cls", "charge", "pt", "eta", "sin_phi", "cos_phi", "energy", "px", "py", "pz"]
@@ -178,8 +178,7 @@ def oracle_particles(t_elem: np.ndarray, t_part: np.ndarray, t_weight: np.ndarra
     p4 = np.zeros((n, 4))
     trk = track_columns[best_track[tracked]].astype(np.float64)
     col = {c: TRACK_COLUMNS.index(c) for c in ("phi", "omega", "tanLambda")}
-    pt = track_pt(trk[:, col["omega"]], b_field)
-    p3 = np.stack([pt * np.cos(trk[:, col["phi"]]), pt * np.sin(trk[:, col["phi"]]), pt * trk[:, col["tanLambda"]]], 1)
+    p3 = track_momentum(trk[:, col["phi"]], trk[:, col["omega"]], trk[:, col["tanLambda"]], b_field)
     p4[tracked, :3] = p3
     p4[tracked, 3] = np.sqrt((p3**2).sum(1) + mass[tracked] ** 2)
     true_p = np.stack([px, py, pz], axis=1).astype(np.float64)[calorimetric]

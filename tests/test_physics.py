@@ -21,6 +21,12 @@ def test_track_pt_and_charge_by_hand():
     assert physics.track_charge(np.array([1e-3]), -2.0).tolist() == [-1]
 
 
+def test_track_momentum_by_hand():
+    # omega = 2.99792458e-4 * 2 T / 10 GeV: a 10 GeV pt helix in 2 T, phi = 90 degrees, tanLambda = 0.5
+    p3 = physics.track_momentum([np.pi / 2], [-5.99584916e-5], [0.5], 2.0)
+    assert p3 == pytest.approx(np.array([[0.0, 10.0, 5.0]]), abs=1e-9)
+
+
 def test_signed_pdg_convention():
     charge = np.array([1, -1, 1, -1, 1, -1, 0, 0])
     pdg = np.array([211, 211, 11, 11, 13, 13, 22, 130])
